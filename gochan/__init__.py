@@ -1,0 +1,1 @@
+"""Go's concurrency model on Python threads."""
