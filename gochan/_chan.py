@@ -1,0 +1,331 @@
+"""Channels: Go's ``chan T``, built the way Go's runtime builds it.
+
+One lock per channel guards a FIFO buffer (a ``deque`` used as a ring of ``cap``
+slots), a queue of parked receivers and a queue of parked senders. A send to a
+channel with a parked receiver hands the value straight to that receiver; a
+receive from a full channel with a parked sender takes the head of the buffer
+and moves the sender's value to its tail. Only operations that must wait
+allocate anything or touch the registry of blocked operations.
+
+Invariants (with the lock held, ignoring stale entries of claimed waiters):
+``recvq`` non-empty implies the buffer is empty; ``sendq`` non-empty implies the
+buffer is full; at most one of the two queues holds live entries.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import threading
+from collections import deque
+from collections.abc import Iterator
+from typing import Any, Generic, NoReturn, TypeVar
+
+from ._errors import ClosedChannelError, Panic, WouldBlock
+from ._registry import block
+from ._waiter import Entry, Waiter
+
+__all__ = ["Chan", "nilchan"]
+
+T = TypeVar("T")
+
+SEND_ON_CLOSED = "send on closed channel"
+CLOSE_OF_CLOSED = "close of closed channel"
+CLOSE_OF_NIL = "close of nil channel"
+
+# Returned by the *_locked helpers when the operation would block.
+NOTHING: Any = object()
+
+# Lock order for select: channels are locked in increasing creation number.
+_next_seq = itertools.count(1).__next__
+
+
+class Chan(Generic[T]):
+    """A Go channel. ``Chan()`` is unbuffered (rendezvous), ``Chan(n)`` buffers ``n`` values.
+
+    Concurrency: every operation is atomic under the channel's lock; parked senders
+    and receivers are served FIFO. ``len()`` is a snapshot ("not reliable" the moment
+    it returns, as for ``queue.Queue.qsize``).
+    """
+
+    __slots__ = ("__weakref__", "_buf", "_cap", "_closed", "_lock", "_recvq", "_sendq", "_seq",
+                 "_site")
+
+    def __init__(self, cap: int = 0) -> None:
+        if type(cap) is not int:
+            raise TypeError(f"channel capacity must be an int, not {type(cap).__name__}")
+        if cap < 0:
+            raise ValueError(f"makechan: size out of range ({cap})")
+        # _lock guards every field below and the entries queued on this channel.
+        self._lock = threading.Lock()
+        self._buf: deque[T] = deque()
+        self._cap = cap
+        self._closed = False
+        self._recvq: deque[Entry] = deque()  # parked receivers, FIFO
+        self._sendq: deque[Entry] = deque()  # parked senders (with their values), FIFO
+        self._seq = _next_seq()
+        frame = sys._getframe(1)
+        self._site = f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+    # -- inspection -------------------------------------------------------------------
+
+    @property
+    def cap(self) -> int:
+        """The capacity, Go's ``cap(ch)``."""
+        return self._cap
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close`` has been called (values may still be buffered)."""
+        return self._closed
+
+    def __len__(self) -> int:
+        """Values buffered now, Go's ``len(ch)`` (a snapshot)."""
+        return len(self._buf)
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<Chan cap={self._cap} len={len(self._buf)} {state} made at {self._site}>"
+
+    # -- the locked steps shared with select (Requires: self._lock held) ---------------
+
+    def _give_locked(self, value: T) -> bool:
+        """Hand ``value`` to the first live parked receiver, if there is one."""
+        recvq = self._recvq
+        while recvq:
+            entry = recvq.popleft()
+            waiter = entry.waiter
+            if waiter.claim():
+                waiter.index = entry.index
+                waiter.value = value
+                waiter.ok = True
+                waiter.wake()
+                return True
+        return False
+
+    def _send_locked(self, value: T) -> bool:
+        """Send without blocking; ``False`` if it would block. The caller checked ``closed``."""
+        if self._recvq and self._give_locked(value):
+            return True
+        if len(self._buf) < self._cap:
+            self._buf.append(value)
+            return True
+        return False
+
+    def _recv_locked(self) -> Any:
+        """Receive without blocking; ``NOTHING`` if it would block (closed is the caller's)."""
+        buf = self._buf
+        sendq = self._sendq
+        if buf:
+            value = buf.popleft()
+            # The buffer was full: move the first parked sender's value to its tail.
+            while sendq:
+                entry = sendq.popleft()
+                waiter = entry.waiter
+                if waiter.claim():
+                    buf.append(entry.value)
+                    waiter.index = entry.index
+                    waiter.ok = True
+                    waiter.wake()
+                    break
+            return value
+        while sendq:
+            entry = sendq.popleft()
+            waiter = entry.waiter
+            if waiter.claim():
+                waiter.index = entry.index
+                waiter.ok = True
+                waiter.wake()
+                return entry.value
+        return NOTHING
+
+    # -- send -------------------------------------------------------------------------
+
+    def send(self, value: T, timeout: float | None = None) -> None:
+        """Send ``value``, Go's ``ch <- v``.
+
+        Blocks until a receiver takes the value (unbuffered) or there is room in the
+        buffer. ``timeout`` (seconds) bounds the wait; on expiry nothing was sent.
+
+        Raises:
+            ClosedChannelError: ``send on closed channel``, also when the channel is
+                closed while the send waits.
+            TimeoutError: ``timeout`` ran out first.
+        """
+        with self._lock:
+            if self._closed:
+                raise ClosedChannelError(SEND_ON_CLOSED)
+            if self._recvq and self._give_locked(value):
+                return
+            if len(self._buf) < self._cap:
+                self._buf.append(value)
+                return
+            if timeout is not None and timeout <= 0:
+                raise TimeoutError("send timed out")
+            waiter = Waiter()
+            self._sendq.append(Entry(waiter, 0, value, self._lock, self._sendq))
+        if not block(waiter, "chan send", (("send", self),), sys._getframe(1), timeout):
+            raise TimeoutError("send timed out")
+        if not waiter.ok:
+            raise ClosedChannelError(SEND_ON_CLOSED)
+
+    def try_send(self, value: T) -> None:
+        """Send only if that needs no waiting, Go's ``select { case ch <- v: default: }``.
+
+        Raises:
+            WouldBlock: no receiver is waiting and the buffer is full.
+            ClosedChannelError: ``send on closed channel``.
+        """
+        with self._lock:
+            if self._closed:
+                raise ClosedChannelError(SEND_ON_CLOSED)
+            if self._send_locked(value):
+                return
+        raise WouldBlock("send would block")
+
+    # -- receive ----------------------------------------------------------------------
+
+    def recv(self, timeout: float | None = None) -> T | None:
+        """Receive a value, Go's ``v := <-ch``.
+
+        Blocks until a value is available. A closed channel is not an error: once
+        its buffer is drained, ``recv`` returns ``None`` (Go's zero value) at once;
+        use :meth:`recv_ok` to tell that apart from a ``None`` that was sent.
+
+        Raises:
+            TimeoutError: ``timeout`` (seconds) ran out first; nothing was received.
+        """
+        with self._lock:
+            buf = self._buf
+            if buf and not self._sendq:
+                return buf.popleft()
+            value = self._recv_locked()
+            if value is not NOTHING:
+                return value  # type: ignore[no-any-return]
+            if self._closed:
+                return None
+            if timeout is not None and timeout <= 0:
+                raise TimeoutError("receive timed out")
+            waiter = Waiter()
+            self._recvq.append(Entry(waiter, 0, None, self._lock, self._recvq))
+        if not block(waiter, "chan receive", (("recv", self),), sys._getframe(1), timeout):
+            raise TimeoutError("receive timed out")
+        return waiter.value  # type: ignore[no-any-return]
+
+    def recv_ok(self, timeout: float | None = None) -> tuple[T | None, bool]:
+        """Receive with Go's comma-ok form: ``v, ok := <-ch``.
+
+        ``ok`` is ``False`` only when the channel is closed and drained (then ``v`` is
+        ``None``). Blocking and ``timeout`` as for :meth:`recv`.
+        """
+        with self._lock:
+            value = self._recv_locked()
+            if value is not NOTHING:
+                return value, True
+            if self._closed:
+                return None, False
+            if timeout is not None and timeout <= 0:
+                raise TimeoutError("receive timed out")
+            waiter = Waiter()
+            self._recvq.append(Entry(waiter, 0, None, self._lock, self._recvq))
+        if not block(waiter, "chan receive", (("recv", self),), sys._getframe(1), timeout):
+            raise TimeoutError("receive timed out")
+        return waiter.value, waiter.ok
+
+    def try_recv(self) -> tuple[T | None, bool]:
+        """Receive only if that needs no waiting; returns ``(v, ok)`` like :meth:`recv_ok`.
+
+        Raises:
+            WouldBlock: nothing is buffered, no sender waits, and the channel is open.
+        """
+        with self._lock:
+            value = self._recv_locked()
+            if value is not NOTHING:
+                return value, True
+            if self._closed:
+                return None, False
+        raise WouldBlock("receive would block")
+
+    def __iter__(self) -> Iterator[T]:
+        """Go's ``for v := range ch``: yields values until the channel is closed and drained."""
+        recv_ok = self.recv_ok
+        while True:
+            value, ok = recv_ok()
+            if not ok:
+                return
+            yield value  # type: ignore[misc]
+
+    # -- close ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the channel, Go's ``close(ch)``.
+
+        Buffered values stay receivable. Every parked receiver wakes with
+        ``(None, False)``; every parked sender wakes and raises
+        ``send on closed channel``. Waiters are woken after the lock is released.
+
+        Raises:
+            ClosedChannelError: ``close of closed channel``.
+        """
+        woken: list[Waiter] = []
+        with self._lock:
+            if self._closed:
+                raise ClosedChannelError(CLOSE_OF_CLOSED)
+            self._closed = True
+            for queue in (self._recvq, self._sendq):
+                for entry in queue:
+                    waiter = entry.waiter
+                    if waiter.claim():
+                        waiter.index = entry.index
+                        waiter.value = None
+                        waiter.ok = False
+                        woken.append(waiter)
+                queue.clear()
+        for waiter in woken:
+            waiter.wake()
+
+
+class _NilChan(Chan[Any]):
+    """Go's nil channel: sends and receives block forever, never ready in ``select``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<nilchan>"
+
+    def _block_forever(self, op: str, timeout: float | None) -> NoReturn:
+        waiter = Waiter()
+        block(waiter, op, (), sys._getframe(2), timeout)
+        # Only a timeout gets here (a deadlock report raises from block()).
+        raise TimeoutError(f"{op} timed out")
+
+    def send(self, value: Any, timeout: float | None = None) -> None:
+        """Blocks forever (or until ``timeout``), as a send on a nil channel does in Go."""
+        self._block_forever("chan send (nil chan)", timeout)
+
+    def recv(self, timeout: float | None = None) -> Any:
+        """Blocks forever (or until ``timeout``), as a receive from a nil channel does in Go."""
+        self._block_forever("chan receive (nil chan)", timeout)
+
+    def recv_ok(self, timeout: float | None = None) -> tuple[Any, bool]:
+        """Blocks forever (or until ``timeout``)."""
+        self._block_forever("chan receive (nil chan)", timeout)
+
+    def try_send(self, value: Any) -> None:
+        """Always raises ``WouldBlock``: a nil channel is never ready."""
+        raise WouldBlock("send on nil channel would block")
+
+    def try_recv(self) -> tuple[Any, bool]:
+        """Always raises ``WouldBlock``: a nil channel is never ready."""
+        raise WouldBlock("receive from nil channel would block")
+
+    def close(self) -> None:
+        """Raises ``Panic('close of nil channel')``, as Go does."""
+        raise Panic(CLOSE_OF_NIL)
+
+
+nilchan: Chan[Any] = _NilChan()
+"""Go's ``var ch chan T``: blocks forever; disables a ``select`` case."""

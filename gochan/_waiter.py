@@ -1,0 +1,105 @@
+"""Parking records: how a blocked operation waits and how it is woken, exactly once.
+
+A :class:`Waiter` is Go's ``sudog`` group: one per blocked operation (a single send
+or receive, or a whole ``select``). It is queued on every channel the operation waits
+on, through one :class:`Entry` per case. Whoever completes the operation (a sender,
+a receiver, ``close``, a timeout, the deadlock detector, an asyncio cancellation)
+must first win :meth:`Waiter.claim`, a non-blocking test-and-set; losers treat the
+entry as stale and move on. The winner fills in the result and calls :meth:`wake`.
+
+The claim is the only arbitration: nobody ever takes another waiter's lock while
+holding a channel lock, so there are no lock-order cycles between selects (the
+ABBA deadlock that crossed selects cause in other ports cannot happen here).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import Any
+
+__all__ = ["Entry", "Waiter", "unlink"]
+
+_allocate_lock = threading.Lock
+
+
+class Waiter:
+    """One blocked operation, parked on a lock of its own.
+
+    Fields written by the claimer before :meth:`wake`, read by the owner after:
+    ``index`` (the case that ran), ``value`` (the value received), ``ok`` (``True``
+    for a real transfer, ``False`` when woken by ``close``) and ``error`` (an
+    exception the owner must raise, e.g. ``Deadlock``).
+    """
+
+    __slots__ = ("_claim", "_park", "entries", "error", "index", "ok", "value")
+
+    def __init__(self) -> None:
+        # _claim: acquired (non-blocking) by whoever completes the operation.
+        self._claim = _allocate_lock()
+        # _park: held from birth; released exactly once, by the claimer, to wake the owner.
+        self._park = _allocate_lock()
+        self._park.acquire()
+        self.entries: list[Entry] = []
+        self.index = -1
+        self.value: Any = None
+        self.ok = False
+        self.error: BaseException | None = None
+
+    def claim(self) -> bool:
+        """Try to become the one party that completes this operation."""
+        return self._claim.acquire(False)
+
+    @property
+    def claimed(self) -> bool:
+        """Whether somebody has claimed this waiter (it is then stale in every queue)."""
+        return self._claim.locked()
+
+    def wake(self) -> None:
+        """Wake the owner. Only the claimer calls it, once."""
+        self._park.release()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Park the calling thread until woken; ``False`` when ``timeout`` ran out first."""
+        if timeout is None:
+            return self._park.acquire()
+        return self._park.acquire(True, max(timeout, 0.0))
+
+
+class Entry:
+    """A waiter's place in one channel queue: which case it is, and the value it sends.
+
+    ``lock`` and ``queue`` are the channel's lock and the deque the entry sits in, so
+    the owner can unlink it without knowing which kind of channel it waited on.
+    """
+
+    __slots__ = ("index", "lock", "queue", "value", "waiter")
+
+    def __init__(
+        self,
+        waiter: Waiter,
+        index: int,
+        value: Any,
+        lock: threading.Lock,
+        queue: deque[Entry],
+    ) -> None:
+        self.waiter = waiter
+        self.index = index
+        self.value = value
+        self.lock = lock
+        self.queue = queue
+        waiter.entries.append(self)
+
+
+def unlink(waiter: Waiter) -> None:
+    """Remove the waiter's remaining entries from their queues (Go's select pass 3).
+
+    Entries a claimer already popped are simply gone; the others would otherwise
+    stack up on quiet channels.
+    """
+    for entry in waiter.entries:
+        with entry.lock:
+            try:
+                entry.queue.remove(entry)
+            except ValueError:
+                pass
