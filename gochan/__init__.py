@@ -1,6 +1,17 @@
 """Go's concurrency model on Python threads: channels, select, goroutines and friends."""
 
 from ._chan import Chan, nilchan
+from ._context import (
+    CancelFunc,
+    Context,
+    background,
+    todo,
+    with_cancel,
+    with_deadline,
+    with_timeout,
+    with_value,
+)
+from ._errgroup import Group
 from ._errors import (
     Canceled,
     ClosedChannelError,
@@ -12,33 +23,47 @@ from ._errors import (
 )
 from ._goroutine import Goroutine, go, goroutines, set_panic_handler
 from ._select import default, select
+from ._semaphore import Weighted
 from ._sync import Once, WaitGroup
+from ._timer import Ticker, Timer, after, after_func, tick
 
 __all__ = [
+    "CancelFunc",
     "Canceled",
     "Chan",
     "ClosedChannelError",
+    "Context",
     "DeadlineExceeded",
     "Deadlock",
     "GochanError",
     "Goroutine",
+    "Group",
     "Once",
     "Panic",
+    "Ticker",
+    "Timer",
     "WaitGroup",
+    "Weighted",
     "WouldBlock",
+    "after",
+    "after_func",
+    "background",
     "default",
     "go",
     "goroutines",
     "nilchan",
     "select",
     "set_panic_handler",
+    "tick",
+    "todo",
+    "with_cancel",
+    "with_deadline",
+    "with_timeout",
+    "with_value",
 ]
 
 for _name in __all__:
     _obj = globals()[_name]
-    if isinstance(_obj, type) or callable(_obj):
-        try:
-            _obj.__module__ = "gochan"
-        except (AttributeError, TypeError):
-            pass
+    if isinstance(_obj, type) or (callable(_obj) and hasattr(_obj, "__code__")):
+        _obj.__module__ = "gochan"
 del _name, _obj

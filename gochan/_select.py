@@ -99,12 +99,12 @@ def select(*cases: Any, timeout: float | None = None) -> tuple[int, Any]:
                 raise _case_error(index, case)
             method, value = case
             kind = kinds.get(getattr(method, "__func__", None), -1)
-            if kind != _SEND and kind != _NIL_SEND:
+            if kind not in (_SEND, _NIL_SEND):
                 raise _case_error(index, case)
         else:
             method, value = case, None
             kind = kinds.get(getattr(case, "__func__", None), -1)
-            if kind < 0 or kind == _SEND or kind == _NIL_SEND:
+            if kind < 0 or kind in (_SEND, _NIL_SEND):
                 raise _case_error(index, case)
         chan = method.__self__
         described.append(("send" if kind in (_SEND, _NIL_SEND) else "recv", chan))
@@ -167,9 +167,7 @@ def select(*cases: Any, timeout: float | None = None) -> tuple[int, Any]:
     # Pass 3 (second half): drop the losing entries from their queues.
     unlink(waiter)
     index = waiter.index
-    for op_index, _chan, kind, _value in ops:
-        if op_index == index:
-            break
+    kind = next(op[2] for op in ops if op[0] == index)
     if kind == _SEND:
         if not waiter.ok:
             raise ClosedChannelError(SEND_ON_CLOSED)

@@ -103,12 +103,15 @@ class Once:
         self._lock = threading.Lock()  # held while the first f runs
         self._done = False
 
+    def _finished(self) -> bool:
+        return self._done
+
     def do(self, func: Callable[[], Any]) -> None:
         """Call ``func()`` if no earlier ``do`` has."""
         if self._done:
             return
         with self._lock:
-            if self._done:
+            if self._finished():
                 return
             try:
                 func()
