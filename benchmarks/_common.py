@@ -1,0 +1,224 @@
+"""Shared helpers for the benchmarks: thread runners, interleaved repetitions, machine info.
+
+Timings on a small, shared machine are noisy, so every benchmark here compares
+variants measured in the same run, interleaved (A B C, B C A, ...), and reports
+medians. A ratio is the median of the per-repetition ratios: each pair was
+measured seconds apart, so slow drifts of the machine cancel out.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "Group",
+    "Stuck",
+    "Variant",
+    "machine_info",
+    "progress",
+    "run_interleaved",
+    "run_threads",
+    "time_loop",
+    "write_json",
+]
+
+# A measurement that takes longer than this has hung (a lost wake-up, a deadlock).
+DEFAULT_TIMEOUT = 120.0
+
+
+class Stuck(RuntimeError):
+    """A benchmark's threads did not finish within the time limit."""
+
+
+def progress(message: str) -> None:
+    """One progress line on stderr (stdout carries the results table)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def run_threads(targets: Sequence[Callable[[], None]], timeout: float = DEFAULT_TIMEOUT) -> float:
+    """Run each target in its own thread; seconds from a common start until all ended.
+
+    The threads first meet at a barrier with the caller, so thread start-up is not
+    timed. An exception in any target is re-raised here; threads still running
+    after ``timeout`` seconds raise :class:`Stuck` (they are daemons, so the
+    process can still exit).
+    """
+    barrier = threading.Barrier(len(targets) + 1)
+    errors: list[BaseException] = []
+
+    def body(target: Callable[[], None]) -> None:
+        try:
+            barrier.wait()
+            target()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=body, args=(t,), name=f"bench-{i}", daemon=True)
+        for i, t in enumerate(targets)
+    ]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    start = time.perf_counter()
+    deadline = start + timeout
+    for thread in threads:
+        thread.join(max(deadline - time.perf_counter(), 0.0))
+    elapsed = time.perf_counter() - start
+    if errors:
+        raise errors[0]
+    if any(thread.is_alive() for thread in threads):
+        raise Stuck(f"threads still running after {timeout:.0f} s")
+    return elapsed
+
+
+def time_loop(body: Callable[[], None]) -> float:
+    """Seconds one call of ``body`` takes in the calling thread."""
+    start = time.perf_counter()
+    body()
+    return time.perf_counter() - start
+
+
+@dataclass
+class Variant:
+    """One contender in a group: ``make(n)`` sets up and returns a callable that runs
+    the measurement once and returns elapsed seconds for ``n`` operations."""
+
+    name: str
+    label: str
+    make: Callable[[int], Callable[[], float]]
+    samples: list[float] = field(default_factory=list)  # ops/s, one per repetition
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+
+@dataclass
+class Group:
+    """Variants measured against each other, interleaved, with the same ``n``."""
+
+    name: str
+    title: str
+    unit: str
+    n: int
+    variants: list[Variant]
+
+    def variant(self, name: str) -> Variant:
+        for v in self.variants:
+            if v.name == name:
+                return v
+        raise KeyError(name)
+
+    def paired_ratio(self, num: str, den: str) -> tuple[float, list[float]]:
+        """Median of the per-repetition ratios ``num / den`` (ops/s), and the ratios."""
+        a, b = self.variant(num).samples, self.variant(den).samples
+        ratios = [x / y for x, y in zip(a, b, strict=True)]
+        return statistics.median(ratios), ratios
+
+
+def _measure(variant: Variant, n: int, timeout: float) -> float:
+    run = variant.make(n)
+    gc.collect()
+    elapsed = run()
+    if elapsed > timeout:
+        raise Stuck(f"{variant.name}: {elapsed:.1f} s")
+    return n / elapsed
+
+
+def run_interleaved(
+    group: Group, reps: int, warmup: bool = True, timeout: float = DEFAULT_TIMEOUT
+) -> None:
+    """Measure every variant of ``group`` ``reps`` times, rotating the order each round.
+
+    Fills ``variant.samples`` with ops/s and prints a progress line per measurement.
+    """
+    variants = group.variants
+    if warmup:
+        for v in variants:
+            _measure(v, max(group.n // 10, 1), timeout)
+    for rep in range(reps):
+        shift = rep % len(variants)
+        for v in variants[shift:] + variants[:shift]:
+            rate = _measure(v, group.n, timeout)
+            v.samples.append(rate)
+            progress(
+                f"[{group.name} rep {rep + 1}/{reps}] {v.label:<34} {rate:>14,.0f} {group.unit}"
+            )
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _git_commit(path: Path) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=path,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def machine_info(repo: Path | None = None) -> dict[str, Any]:
+    """What the numbers were measured on."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    try:
+        load: list[float] | None = list(os.getloadavg())
+    except OSError:
+        load = None
+    info: dict[str, Any] = {
+        "cpu_model": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": usable,
+        "machine": platform.machine(),
+        "platform": platform.platform(),
+        "python_version": platform.python_version(),
+        "python_implementation": platform.python_implementation(),
+        "python_build": " ".join(platform.python_build()),
+        "gil_enabled": getattr(sys, "_is_gil_enabled", lambda: True)(),
+        "switch_interval_s": sys.getswitchinterval(),
+        "load_average_at_start": load,
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    if repo is not None:
+        info["git_commit"] = _git_commit(repo)
+    return info
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON atomically (a ``.tmp`` file renamed over ``path``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, sort_keys=False)
+        f.write("\n")
+    os.replace(tmp, path)
