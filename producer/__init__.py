@@ -1,3 +1,78 @@
 """A Kafka producer with the semantics of Go's sarama, built on gochan and kafka-python."""
 
-__all__: list[str] = []
+from ._async_producer import AsyncProducer
+from ._config import (
+    Compression,
+    Config,
+    FlushConfig,
+    MetadataConfig,
+    MetadataRetryConfig,
+    NetConfig,
+    ProducerConfig,
+    RequiredAcks,
+    RetryConfig,
+)
+from ._errors import (
+    BrokerError,
+    ClosedProducerError,
+    ConfigurationError,
+    InvalidPartitionError,
+    InvalidTopicError,
+    KafkaError,
+    ProducerError,
+    ProducerErrors,
+    ShuttingDownError,
+)
+from ._message import ProducerMessage
+from ._partitioner import (
+    PARTITIONERS,
+    Crc32Partitioner,
+    HashPartitioner,
+    ManualPartitioner,
+    Murmur2Partitioner,
+    Partitioner,
+    RandomPartitioner,
+    RoundRobinPartitioner,
+)
+from ._sync_producer import SyncProducer
+
+ErrShuttingDown = ShuttingDownError
+
+__all__ = [
+    "PARTITIONERS",
+    "AsyncProducer",
+    "BrokerError",
+    "ClosedProducerError",
+    "Compression",
+    "Config",
+    "ConfigurationError",
+    "Crc32Partitioner",
+    "ErrShuttingDown",
+    "FlushConfig",
+    "HashPartitioner",
+    "InvalidPartitionError",
+    "InvalidTopicError",
+    "KafkaError",
+    "ManualPartitioner",
+    "MetadataConfig",
+    "MetadataRetryConfig",
+    "Murmur2Partitioner",
+    "NetConfig",
+    "Partitioner",
+    "ProducerConfig",
+    "ProducerError",
+    "ProducerErrors",
+    "ProducerMessage",
+    "RandomPartitioner",
+    "RequiredAcks",
+    "RetryConfig",
+    "RoundRobinPartitioner",
+    "ShuttingDownError",
+    "SyncProducer",
+]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type):
+        _obj.__module__ = "producer"
+del _name, _obj

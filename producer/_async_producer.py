@@ -1,0 +1,437 @@
+"""``AsyncProducer``: sarama's asynchronous producer, as a gochan pipeline over kafka-python.
+
+The stages (each one goroutine, named after sarama's)::
+
+    input() ──► dispatcher ──► kafka-python (batches, connections, retries)
+     Chan(cbs)   validates,          │  its network thread completes futures
+                 partitions,         ▼
+                 takes a window  results ──► result stage ──► successes() / errors()
+                 slot             Chan(W)    fills offsets,    (unbuffered, as sarama)
+                                             frees the slot
+
+``cbs`` is ``config.channel_buffer_size`` and ``W = max(cbs, 1)`` is the window of
+messages handed to kafka-python and not yet returned. kafka-python has no
+back-pressure of its own; the window is ours. Its network thread never blocks on
+a user channel: a completed future only offers its result to ``results``, which
+always has room because every result holds a window slot.
+
+Blocking arithmetic (sarama's ``Return.Successes`` stall): if nobody reads
+``successes()`` (or ``errors()`` after an error), the result stage blocks, the
+window fills, the dispatcher blocks on it holding one message, and ``input()``
+fills. ``input().send()`` then blocks after exactly ``cbs + W + 1`` accepted
+messages (513 with the default 256), with memory flat.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from gochan import Chan, Goroutine, Once, WaitGroup, WouldBlock, go
+
+from ._config import Config
+from ._errors import (
+    BrokerError,
+    ConfigurationError,
+    InvalidPartitionError,
+    InvalidTopicError,
+    ProducerError,
+    ProducerErrors,
+    ShuttingDownError,
+)
+from ._kafka import close_client, delivery_timeout, new_client, translate_error
+from ._message import ProducerMessage, encode_bytes
+from ._partitioner import PARTITIONERS, Partitioner
+
+__all__ = ["AsyncProducer", "parse_addrs"]
+
+log = logging.getLogger("producer")
+
+_SHUTDOWN: Any = object()  # in-band marker sent on input() by async_close (sarama's shutdown)
+_TOPIC_RE = re.compile(r"[A-Za-z0-9._-]{1,249}")
+
+
+def parse_addrs(addrs: str | Sequence[str]) -> list[str]:
+    """Broker addresses as ``host:port`` strings; a comma-separated string is accepted.
+
+    Raises:
+        ConfigurationError: empty, or an address is not ``host:port`` with a valid port.
+    """
+    if isinstance(addrs, str):
+        addrs = [a.strip() for a in addrs.split(",") if a.strip()]
+    if not isinstance(addrs, Sequence) or not addrs:
+        raise ConfigurationError("addrs: at least one broker address (host:port) is required")
+    out = []
+    for addr in addrs:
+        if not isinstance(addr, str):
+            raise ConfigurationError(f"addrs: {addr!r} is not a 'host:port' string")
+        host, sep, port = addr.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigurationError(f"addrs: {addr!r} is not a valid 'host:port' address")
+        out.append(addr)
+    return out
+
+
+class _Topics:
+    """Partition lists per topic, refreshed every ``metadata.refresh_frequency``.
+
+    A topic whose metadata cannot be had is remembered as failing for a short
+    while, so a stream of messages to it fails fast instead of each waiting for
+    metadata (sarama's topic circuit breaker plays the same role). Used by the
+    dispatcher only.
+    """
+
+    def __init__(self, client: Any, config: Config) -> None:
+        self._client = client
+        self._refresh = config.metadata.refresh_frequency or float("inf")
+        retry = config.metadata.retry
+        self._negative_ttl = max(retry.backoff * (retry.max + 1), 1.0)
+        self._wait = config.producer.timeout
+        self._auto = config.metadata.allow_auto_topic_creation
+        self._known: dict[str, tuple[float, list[int]]] = {}
+        self._failing: dict[str, tuple[float, BaseException]] = {}
+
+    def partitions(self, topic: str) -> list[int]:
+        now = time.monotonic()
+        known = self._known.get(topic)
+        if known is not None and known[0] > now:
+            return known[1]
+        failing = self._failing.get(topic)
+        if failing is not None and failing[0] > now:
+            raise failing[1]
+        try:
+            ids = sorted(self._client.partitions_for(topic))
+        except Exception as exc:
+            err = BrokerError(
+                f"unknown topic or partition: no metadata for topic {topic!r} after "
+                f"{self._wait:g}s (topic auto-creation is {'on' if self._auto else 'off'}): {exc}",
+                retriable=False,
+            )
+            err.__cause__ = exc
+            self._failing[topic] = (now + self._negative_ttl, err)
+            raise err from exc
+        self._failing.pop(topic, None)
+        self._known[topic] = (now + self._refresh, ids)
+        return ids
+
+
+class AsyncProducer:
+    """sarama's ``AsyncProducer``: send on :meth:`input`, read :meth:`successes` and
+    :meth:`errors`.
+
+    You must drain ``errors()`` (and ``successes()`` when
+    ``config.producer.return_successes`` is set) or the producer will deadlock: it
+    stops accepting input after ``2 * channel_buffer_size + 1`` undelivered results.
+    The recommended pattern is one ``select`` that sends on ``input()`` and receives
+    from the result channels, or a goroutine per channel.
+
+    Every message accepted by ``input()`` comes back exactly once: on ``successes()``
+    (if enabled; otherwise it is only counted) or on ``errors()`` as a
+    :class:`ProducerError` (if enabled; otherwise logged), in per-partition order.
+
+    ``close()`` = ``async_close()`` + draining: it returns once every accepted message
+    has been acknowledged or has failed, and raises :class:`ProducerErrors` if any
+    failed. Messages sent while closing fail with :class:`ShuttingDownError`;
+    ``input().send()`` after close raises ``send on closed channel``.
+    """
+
+    def __init__(self, addrs: str | Sequence[str], config: Config | None = None) -> None:
+        if config is None:
+            config = Config()
+        if not isinstance(config, Config):
+            raise TypeError(f"config must be a producer.Config, not {type(config).__name__}")
+        config.validate()
+        self._addrs = parse_addrs(addrs)
+        self._config = config
+        p = config.producer
+        self._return_successes = p.return_successes
+        self._return_errors = p.return_errors
+        self._max_bytes = p.max_message_bytes
+        self._interceptors = list(p.interceptors)
+        cbs = config.channel_buffer_size
+        window = max(cbs, 1)
+        self._input: Chan[ProducerMessage] = Chan(cbs)
+        # Buffered (sarama's are unbuffered): a Python thread hand-off costs ~20 us, and
+        # with a buffer the reader takes results in bursts instead of one switch each.
+        self._successes: Chan[ProducerMessage] = Chan(cbs)
+        self._errors: Chan[ProducerError] = Chan(cbs)
+        # A token per message handed to kafka-python and not yet returned to the user.
+        self._window: Chan[None] = Chan(window)
+        # Completed futures, offered by kafka-python's network thread (never blocks:
+        # at most `window` results exist at once).
+        self._results: Chan[tuple[ProducerMessage, Any, BaseException | None]] = Chan(window)
+        self._inflight = WaitGroup()  # accepted messages (and the shutdown marker) not yet done
+        self._close_once = Once()
+        self._finished: Chan[None] = Chan()  # closed when shutdown has completed
+        self._partitioners: dict[str, Partitioner] = {}
+        self._valid_topics: set[str] = set()
+        self._client = new_client(self._addrs, config)
+        self._topics = _Topics(self._client, config)
+        self._own_threads: set[int] = set()
+        self._dispatcher = go(self._dispatch)
+        self._result_stage = go(self._collect)
+
+    # -- the public channels -------------------------------------------------------
+
+    def input(self) -> Chan[ProducerMessage]:
+        """The channel to send :class:`ProducerMessage` s on (sarama's ``Input()``)."""
+        return self._input
+
+    def successes(self) -> Chan[ProducerMessage]:
+        """Delivered messages, with ``partition`` and ``offset`` set (``Successes()``).
+
+        You MUST read from this channel when ``return_successes`` is on, or the
+        producer will deadlock.
+        """
+        return self._successes
+
+    def errors(self) -> Chan[ProducerError]:
+        """Failed messages as :class:`ProducerError` (sarama's ``Errors()``).
+
+        You MUST read from this channel (``return_errors`` is on by default), or
+        the producer will deadlock after the first error.
+        """
+        return self._errors
+
+    # -- dispatcher: one goroutine ------------------------------------------------
+
+    def _dispatch(self) -> None:
+        """Singleton. Validates and partitions each message and hands it to kafka-python."""
+        self._own_threads.add(threading.get_ident())
+        shutting_down = False
+        raw: Chan[Any] = self._input  # users may send anything on it
+        for item in raw:
+            if item is _SHUTDOWN:
+                shutting_down = True
+                self._inflight.done()  # the marker's add(1) in _shutdown
+                continue
+            if not isinstance(item, ProducerMessage):
+                self._deliver_error(item, TypeError(
+                    f"input() takes ProducerMessage objects, not {type(item).__name__}"))
+                continue
+            if shutting_down:
+                self._deliver_error(item, ShuttingDownError())  # not counted, as in sarama
+                continue
+            self._inflight.add(1)  # done() once its result is delivered
+            self._produce(item)
+
+    def _produce(self, msg: ProducerMessage) -> None:
+        try:
+            for interceptor in self._interceptors:
+                try:
+                    interceptor.on_send(msg)
+                except Exception:
+                    log.exception("producer: interceptor %r failed", interceptor)
+            topic = msg.topic
+            if topic not in self._valid_topics:
+                self._check_topic(topic)
+            key = encode_bytes("key", msg.key)
+            value = encode_bytes("value", msg.value)
+            headers = _headers(msg.headers)
+            size = 36 + (len(key) if key is not None else 0) + (
+                len(value) if value is not None else 0)
+            if headers:
+                size += sum(len(k) + len(v) + 10 for k, v in headers)
+            if size > self._max_bytes:
+                raise ConfigurationError(
+                    f"Attempt to produce message larger than configured "
+                    f"producer.max_message_bytes (sarama: Producer.MaxMessageBytes): "
+                    f"{size} > {self._max_bytes}")
+            partition = self._partition(msg, topic)
+            timestamp_ms = None if msg.timestamp is None else int(msg.timestamp * 1000)
+        except Exception as exc:
+            self._finish_error(msg, exc)
+            return
+        self._window.send(None)  # blocks while the window is full: our back-pressure
+        try:
+            future = self._client.send(topic, value=value, key=key, headers=headers,
+                                       partition=partition, timestamp_ms=timestamp_ms)
+        except Exception as exc:
+            self._window.try_recv()
+            self._finish_error(msg, translate_error(exc))
+            return
+        future.add_callback(self._on_success, msg)
+        future.add_errback(self._on_failure, msg)
+
+    def _check_topic(self, topic: object) -> None:
+        if not isinstance(topic, str):
+            raise InvalidTopicError(f"topic must be a str, not {type(topic).__name__}")
+        if not topic:
+            raise InvalidTopicError("topic name is missing")
+        if not _TOPIC_RE.fullmatch(topic) or topic in (".", ".."):
+            raise InvalidTopicError(
+                f"topic {topic!r} is not a valid Kafka topic name "
+                "(1-249 characters of [a-zA-Z0-9._-], not '.' or '..')")
+        self._valid_topics.add(topic)
+
+    def _partition(self, msg: ProducerMessage, topic: str) -> int:
+        ids = self._topics.partitions(topic)
+        partitioner = self._partitioners.get(topic)
+        if partitioner is None:
+            chosen = self._config.producer.partitioner
+            factory = PARTITIONERS[chosen] if isinstance(chosen, str) else chosen
+            partitioner = self._partitioners[topic] = factory(topic)
+        index = partitioner.partition(msg, len(ids))
+        if type(index) is not int or not 0 <= index < len(ids):
+            raise InvalidPartitionError(
+                f"kafka: partitioner returned an invalid partition index ({index!r}; "
+                f"topic {topic!r} has {len(ids)} partitions)")
+        return ids[index]
+
+    # -- kafka-python's network thread: never blocks ------------------------------
+
+    def _on_success(self, msg: ProducerMessage, metadata: Any) -> None:
+        self._offer((msg, metadata, None))
+
+    def _on_failure(self, msg: ProducerMessage, exc: BaseException) -> None:
+        self._offer((msg, None, exc))
+
+    def _offer(self, result: tuple[ProducerMessage, Any, BaseException | None]) -> None:
+        try:
+            self._results.try_send(result)
+        except WouldBlock:  # cannot happen while the window invariant holds
+            log.error("producer: results channel full; delivering from a helper goroutine")
+            go(self._results.send, result)
+
+    # -- result stage: one goroutine -----------------------------------------------
+
+    def _collect(self) -> None:
+        """Singleton. Fills in offsets and delivers results; frees each window slot."""
+        self._own_threads.add(threading.get_ident())
+        release = self._window.try_recv
+        done = self._inflight.done
+        for msg, metadata, exc in self._results:
+            if exc is None:
+                msg.partition = metadata.partition
+                msg.offset = metadata.offset
+                if msg.timestamp is None and metadata.timestamp is not None \
+                        and metadata.timestamp > 0:
+                    msg.timestamp = metadata.timestamp / 1000
+                reply = msg._reply
+                if reply is not None:
+                    reply.send(None)
+                elif self._return_successes:
+                    self._successes.send(msg)
+            else:
+                self._deliver_error(msg, translate_error(exc))
+            release()
+            done()
+
+    # -- results of messages that never reached kafka-python -----------------------
+
+    def _finish_error(self, msg: ProducerMessage, err: BaseException) -> None:
+        """Fail an accepted (counted) message."""
+        self._deliver_error(msg, err)
+        self._inflight.done()
+
+    def _deliver_error(self, msg: Any, err: BaseException) -> None:
+        reply = getattr(msg, "_reply", None) if isinstance(msg, ProducerMessage) else None
+        if reply is not None:
+            reply.send(err)
+            return
+        perror = ProducerError(msg if isinstance(msg, ProducerMessage) else None, err)
+        if self._return_errors:
+            self._errors.send(perror)
+        else:
+            log.error("%s", perror)
+
+    # -- shutdown ----------------------------------------------------------------
+
+    def async_close(self) -> None:
+        """Start shutting down and return at once (sarama's ``AsyncClose()``).
+
+        You must keep draining ``successes()`` and ``errors()`` until both are
+        closed; the producer closes them once every accepted message has been
+        acknowledged or has failed. Calling it again is harmless.
+        """
+        self._close_once.do(lambda: go(self._shutdown))
+
+    def _shutdown(self) -> None:
+        self._inflight.add(1)  # the marker; the dispatcher's done() matches it
+        self._input.send(_SHUTDOWN)
+        self._inflight.wait()  # every accepted message has its result: this is the flush
+        self._input.close()
+        self._dispatcher.join()
+        self._results.close()
+        self._result_stage.join()
+        close_client(self._client, timeout=delivery_timeout(self._config))
+        self._errors.close()
+        self._successes.close()
+        self._finished.close()
+
+    def close(self) -> None:
+        """Shut down and wait: sarama's ``Close()``.
+
+        Drains (and discards) ``successes()``, collects ``errors()``, and returns
+        once every accepted message has been acknowledged or has failed; then every
+        thread the producer started has ended. A second call returns at once.
+
+        Raises:
+            ProducerErrors: the errors collected while closing, if any.
+            RuntimeError: called from one of the producer's own threads (a
+                partitioner or interceptor), where it would deadlock.
+        """
+        if threading.get_ident() in self._own_threads:
+            raise RuntimeError("close() called from the producer's own goroutine (a partitioner "
+                               "or interceptor callback) would deadlock; use async_close()")
+        self.async_close()
+        drainer: Goroutine | None = None
+        if self._return_successes:
+            drainer = go(_drain, self._successes)
+        collected: list[ProducerError] = []
+        if self._return_errors:
+            collected.extend(self._errors)
+        self._finished.recv()
+        if drainer is not None:
+            drainer.join()
+        if collected:
+            raise ProducerErrors(collected)
+
+    @property
+    def closed(self) -> bool:
+        """Whether shutdown has completed."""
+        return self._finished.closed
+
+    def __enter__(self) -> AsyncProducer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<AsyncProducer {','.join(self._addrs)} {state}>"
+
+
+def _drain(chan: Chan[Any]) -> None:
+    for _ in chan:
+        pass
+
+
+def _headers(headers: Any) -> list[tuple[str, bytes]] | None:
+    """Headers as kafka-python wants them: a list of ``(str, bytes)``."""
+    if not headers:
+        return None
+    items = headers.items() if isinstance(headers, dict) else headers
+    out = []
+    for item in items:
+        if not isinstance(item, tuple | list) or len(item) != 2:
+            raise TypeError(f"a header must be a (key, value) pair, not {item!r}")
+        key, value = item
+        if isinstance(key, bytes | bytearray):
+            key = bytes(key).decode("utf-8", "surrogateescape")
+        if not isinstance(key, str):
+            raise TypeError(f"header key must be str or bytes, not {type(key).__name__}")
+        if isinstance(value, str):
+            value = value.encode("utf-8")
+        elif isinstance(value, bytearray | memoryview):
+            value = bytes(value)
+        elif not isinstance(value, bytes):
+            raise TypeError(f"header value must be bytes or str, not {type(value).__name__}")
+        out.append((key, value))
+    return out
+

@@ -1,0 +1,112 @@
+"""The producer's errors, named after sarama's.
+
+    KafkaError                      base of everything the producer raises or reports
+     ├── ConfigurationError         sarama's ConfigurationError: a bad config or message size
+     ├── ProducerError              one message failed: ``.msg`` and ``.err`` (also ``__cause__``)
+     ├── ProducerErrors             ``close()`` / ``send_messages`` collected failures (a list)
+     ├── ShuttingDownError          sarama's ErrShuttingDown: sent while the producer closes
+     ├── InvalidPartitionError      sarama's ErrInvalidPartition: partitioner chose a bad index
+     ├── InvalidTopicError          a topic name Kafka rejects
+     ├── ClosedProducerError        a call on a producer that is closed
+     └── BrokerError                an error reported by Kafka for a message (``.retriable``)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._message import ProducerMessage
+
+__all__ = [
+    "BrokerError",
+    "ClosedProducerError",
+    "ConfigurationError",
+    "InvalidPartitionError",
+    "InvalidTopicError",
+    "KafkaError",
+    "ProducerError",
+    "ProducerErrors",
+    "ShuttingDownError",
+]
+
+
+class KafkaError(Exception):
+    """Base class of the producer's errors."""
+
+
+class ConfigurationError(KafkaError, ValueError):
+    """An invalid configuration, sarama's ``ConfigurationError``.
+
+    The message names the field in both spellings, ours and sarama's, e.g.
+    ``producer.return_successes (sarama: Producer.Return.Successes) must be True``.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"kafka: invalid configuration ({message})")
+
+
+class ShuttingDownError(KafkaError):
+    """sarama's ``ErrShuttingDown``: a message sent while the producer is closing."""
+
+    def __init__(self, message: str = "kafka: message received by producer in process of "
+                                      "shutting down") -> None:
+        super().__init__(message)
+
+
+class InvalidPartitionError(KafkaError):
+    """sarama's ``ErrInvalidPartition``: the partitioner returned an index out of range."""
+
+
+class InvalidTopicError(KafkaError, ValueError):
+    """A topic name Kafka would reject (empty, too long, or bad characters)."""
+
+
+class ClosedProducerError(KafkaError):
+    """A call on a producer that has been closed."""
+
+
+class BrokerError(KafkaError):
+    """An error reported by Kafka (or the client) for a message.
+
+    ``retriable`` says whether Kafka classes it as retriable; by the time it reaches
+    ``errors()`` the configured retries have been used up.
+    """
+
+    def __init__(self, message: str, *, retriable: bool = False) -> None:
+        super().__init__(message)
+        self.retriable = retriable
+
+
+class ProducerError(KafkaError):
+    """One message that could not be produced: sarama's ``ProducerError``.
+
+    ``msg`` is the :class:`ProducerMessage` (the very object that was sent) and
+    ``err`` the cause, also chained as ``__cause__``.
+    """
+
+    def __init__(self, msg: ProducerMessage | None, err: BaseException) -> None:
+        topic = getattr(msg, "topic", None)
+        super().__init__(f"kafka: Failed to produce message to topic {topic}: {err}")
+        self.msg = msg
+        self.err = err
+        self.__cause__ = err
+
+
+class ProducerErrors(KafkaError):
+    """Several failed messages, sarama's ``ProducerErrors``; iterate it for each
+    :class:`ProducerError`."""
+
+    def __init__(self, errors: Iterable[ProducerError]) -> None:
+        self.errors = list(errors)
+        super().__init__(f"kafka: Failed to deliver {len(self.errors)} messages.")
+
+    def __iter__(self) -> Iterator[ProducerError]:
+        return iter(self.errors)
+
+    def __len__(self) -> int:
+        return len(self.errors)
+
+    def __getitem__(self, index: int) -> ProducerError:
+        return self.errors[index]

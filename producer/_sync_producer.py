@@ -1,0 +1,118 @@
+"""``SyncProducer``: sarama's synchronous producer, a thin adapter over ``AsyncProducer``.
+
+Each message carries a private one-slot reply channel (sarama's "expectation");
+the async producer's stages deliver that message's result there instead of on
+``successes()``/``errors()``, so no routing goroutines are needed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from gochan import Chan, ClosedChannelError
+
+from ._async_producer import AsyncProducer
+from ._config import Config
+from ._errors import ClosedProducerError, ConfigurationError, ProducerError, ProducerErrors
+from ._message import ProducerMessage
+
+__all__ = ["SyncProducer"]
+
+
+class SyncProducer:
+    """sarama's ``SyncProducer``: ``send_message`` blocks until Kafka acknowledges.
+
+    The config must have both ``producer.return_errors`` and
+    ``producer.return_successes`` set (sarama's rule); with ``config=None`` the
+    defaults are used with successes turned on, as ``NewSyncProducer(addrs, nil)``
+    does. Thread-safe; do not send the same message object from two threads at once.
+    """
+
+    def __init__(self, addrs: str | Sequence[str], config: Config | None = None) -> None:
+        if config is None:
+            config = Config()
+            config.producer.return_successes = True
+        if not isinstance(config, Config):
+            raise TypeError(f"config must be a producer.Config, not {type(config).__name__}")
+        if not config.producer.return_errors:
+            raise ConfigurationError("producer.return_errors (sarama: Producer.Return.Errors) "
+                                     "must be True to be used in a SyncProducer")
+        if not config.producer.return_successes:
+            raise ConfigurationError("producer.return_successes (sarama: "
+                                     "Producer.Return.Successes) must be True to be used in a "
+                                     "SyncProducer")
+        self._producer = AsyncProducer(addrs, config)
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def _submit(self, msg: ProducerMessage) -> Chan[Any]:
+        if not isinstance(msg, ProducerMessage):
+            raise TypeError(f"send_message() takes a ProducerMessage, not {type(msg).__name__}")
+        if threading.get_ident() in self._producer._own_threads:
+            raise RuntimeError("send_message() called from the producer's own goroutine (a "
+                               "partitioner or interceptor callback) would deadlock")
+        reply: Chan[Any] = Chan(1)
+        msg._reply = reply
+        try:
+            self._producer.input().send(msg)
+        except ClosedChannelError:
+            msg._reply = None
+            raise ClosedProducerError("kafka: tried to use a producer that was closed") from None
+        return reply
+
+    @staticmethod
+    def _outcome(msg: ProducerMessage, reply: Chan[Any]) -> BaseException | None:
+        result = reply.recv()
+        msg._reply = None
+        return result if isinstance(result, BaseException) else None
+
+    def send_message(self, msg: ProducerMessage) -> tuple[int, int]:
+        """Produce ``msg`` and wait: returns ``(partition, offset)``.
+
+        Raises:
+            the cause of the failure itself (not wrapped in a ``ProducerError``), as
+            sarama returns it; ``ClosedProducerError`` after :meth:`close`.
+        """
+        err = self._outcome(msg, self._submit(msg))
+        if err is not None:
+            raise err
+        return msg.partition, msg.offset
+
+    def send_messages(self, msgs: Iterable[ProducerMessage]) -> None:
+        """Produce every message and wait for all of them (sarama's ``SendMessages``).
+
+        Successful messages have ``partition`` and ``offset`` set.
+
+        Raises:
+            ProducerErrors: one :class:`ProducerError` per failed message (the
+                others were delivered: partial success is normal).
+        """
+        msgs = list(msgs)
+        for msg in msgs:
+            if not isinstance(msg, ProducerMessage):
+                raise TypeError(
+                    f"send_messages() takes ProducerMessages, not {type(msg).__name__}")
+        replies = [self._submit(msg) for msg in msgs]
+        failures = []
+        for msg, reply in zip(msgs, replies, strict=True):
+            err = self._outcome(msg, reply)
+            if err is not None:
+                failures.append(ProducerError(msg, err))
+        if failures:
+            raise ProducerErrors(failures)
+
+    def close(self) -> None:
+        """Shut down, waiting for messages in flight; always returns ``None``, as sarama's."""
+        self._producer.async_close()
+        self._producer._finished.recv()
+
+    def __enter__(self) -> SyncProducer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return repr(self._producer).replace("AsyncProducer", "SyncProducer", 1)
