@@ -1,5 +1,6 @@
 """Go's concurrency model on Python threads: channels, select, goroutines and friends."""
 
+from ._aio import select_async
 from ._chan import Chan, nilchan
 from ._context import (
     CancelFunc,
@@ -53,6 +54,7 @@ __all__ = [
     "goroutines",
     "nilchan",
     "select",
+    "select_async",
     "set_panic_handler",
     "tick",
     "todo",

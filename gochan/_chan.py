@@ -18,7 +18,7 @@ import itertools
 import sys
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any, Generic, NoReturn, TypeVar
 
 from ._errors import ClosedChannelError, Panic, WouldBlock
@@ -258,6 +258,57 @@ class Chan(Generic[T]):
                 return
             yield value  # type: ignore[misc]
 
+    # -- asyncio (the implementations live in _aio) ------------------------------------
+
+    def send_async(self, value: T) -> Coroutine[Any, Any, None]:
+        """Send ``value`` from an asyncio task: ``await ch.send_async(v)``.
+
+        Like :meth:`send`, but suspends the task instead of blocking the thread (the
+        event loop keeps running); returns without suspending when a receiver is
+        parked or the buffer has room. Threads and tasks (of any loop) may share
+        the channel. For a time limit use ``asyncio.timeout()``.
+
+        Raises:
+            ClosedChannelError: ``send on closed channel``, also when the channel is
+                closed while the send waits.
+            asyncio.CancelledError: the task was cancelled before a receiver took
+                the value; then the value was not delivered.
+
+        Concurrency: a cancellation that arrives after a receiver took the value
+        is too late: the send returns normally and the cancellation is delivered
+        at the task's next suspension point (unless withdrawn meanwhile, as
+        ``asyncio.timeout`` does when its block ends normally).
+        """
+        return _aio.send(self, value)
+
+    def recv_async(self) -> Coroutine[Any, Any, T | None]:
+        """Receive from an asyncio task: ``v = await ch.recv_async()``.
+
+        Like :meth:`recv` (``None`` once the channel is closed and drained; that is
+        not an error), but suspends the task instead of blocking the thread.
+
+        Raises:
+            asyncio.CancelledError: the task was cancelled before a value arrived;
+                then nothing was received.
+
+        Concurrency: a cancellation that arrives after a sender handed over its
+        value is too late: the value is returned (never lost) and the
+        cancellation is delivered at the task's next suspension point, unless
+        withdrawn meanwhile (``asyncio.timeout`` expiring just too late).
+        """
+        return _aio.recv(self)
+
+    def recv_ok_async(self) -> Coroutine[Any, Any, tuple[T | None, bool]]:
+        """Receive ``(v, ok)`` from an asyncio task, like :meth:`recv_ok`.
+
+        Suspension and cancellation as for :meth:`recv_async`.
+        """
+        return _aio.recv_ok(self)
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        """``async for v in ch``: receives until the channel is closed and drained."""
+        return _aio.ChanAsyncIterator(self)
+
     # -- close ------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -314,6 +365,18 @@ class _NilChan(Chan[Any]):
         """Blocks forever (or until ``timeout``)."""
         self._block_forever("chan receive (nil chan)", timeout)
 
+    def send_async(self, value: Any) -> Coroutine[Any, Any, NoReturn]:
+        """Suspends until the task is cancelled, as a send on a nil channel does in Go."""
+        return _aio.block_forever("chan send (nil chan)")
+
+    def recv_async(self) -> Coroutine[Any, Any, NoReturn]:
+        """Suspends until the task is cancelled, as a receive from a nil channel does."""
+        return _aio.block_forever("chan receive (nil chan)")
+
+    def recv_ok_async(self) -> Coroutine[Any, Any, NoReturn]:
+        """Suspends until the task is cancelled."""
+        return _aio.block_forever("chan receive (nil chan)")
+
     def try_send(self, value: Any) -> None:
         """Always raises ``WouldBlock``: a nil channel is never ready."""
         raise WouldBlock("send on nil channel would block")
@@ -329,3 +392,6 @@ class _NilChan(Chan[Any]):
 
 nilchan: Chan[Any] = _NilChan()
 """Go's ``var ch chan T``: blocks forever; disables a ``select`` case."""
+
+# Last: _aio needs Chan (and _select, which imports this module) to exist.
+from . import _aio  # noqa: E402
