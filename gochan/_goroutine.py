@@ -23,8 +23,11 @@ P = ParamSpec("P")
 _next_id = itertools.count(1).__next__
 _panic_handler: Callable[[BaseException], object] | None = None
 
-# Thread ident -> record, for every goroutine that is running now.
+# Thread ident -> record, for every goroutine whose thread is running now.
 _live: dict[int, Goroutine] = {}
+# Goroutine id -> record, from go() until the function returns: go() registers it
+# before the thread starts, so goroutines() never misses one that go() returned.
+_running: dict[int, Goroutine] = {}
 
 
 class Goroutine:
@@ -80,6 +83,7 @@ def _run(record: Goroutine, func: Callable[..., Any], args: Any, kwargs: Any) ->
         handler(exc)
     finally:
         del _live[ident]
+        _running.pop(record.id, None)
 
 
 def go(func: Callable[P, object], /, *args: P.args, **kwargs: P.kwargs) -> Goroutine:
@@ -100,10 +104,15 @@ def go(func: Callable[P, object], /, *args: P.args, **kwargs: P.kwargs) -> Gorou
         daemon=True,
     )
     record.thread = thread
-    thread.start()
+    _running[record.id] = record
+    try:
+        thread.start()
+    except BaseException:
+        _running.pop(record.id, None)
+        raise
     return record
 
 
 def goroutines() -> list[Goroutine]:
     """Every goroutine running now, in creation order."""
-    return sorted(_live.copy().values(), key=lambda g: g.id)
+    return sorted(_running.copy().values(), key=lambda g: g.id)

@@ -121,11 +121,6 @@ def test_goroutine_listed_as_soon_as_go_returns_uncontended() -> None:
             g.join(5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: go() returns before the goroutine registers itself in goroutines(); "
-    "under thread contention a just-started goroutine is missing from the list",
-)
 @pytest.mark.timeout(60)
 def test_goroutine_listed_as_soon_as_go_returns_under_contention() -> None:
     stop = threading.Event()
