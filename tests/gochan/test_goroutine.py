@@ -138,7 +138,7 @@ def test_goroutine_listed_as_soon_as_go_returns_under_contention() -> None:
     try:
         for t in spinners:
             t.start()
-        for _ in range(5000):
+        for _ in range(300):
             g = go(ch.recv)
             gs.append(g)
             if g not in goroutines():
