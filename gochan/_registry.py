@@ -33,9 +33,13 @@ class Blocked:
     ``select (no cases)``, ``WaitGroup.wait`` or ``semacquire``. ``cases`` lists
     ``(kind, object)`` pairs (kind is ``send``/``recv``) for the channels involved.
     ``frame`` is the caller's frame: its current line is the blocked call.
+    ``timeout`` is the call's own bound (``None``: it waits until woken). ``warned``
+    is set by the stall watchdog once it has logged this wait; :data:`resume_hooks`
+    then run when the thread resumes.
     """
 
-    __slots__ = ("cases", "frame", "ident", "op", "since", "thread_name", "waiter")
+    __slots__ = ("cases", "frame", "ident", "op", "since", "thread_name", "timeout", "waiter",
+                 "warned")
 
     def __init__(
         self,
@@ -43,6 +47,7 @@ class Blocked:
         cases: tuple[tuple[str, Any], ...],
         frame: FrameType | None,
         waiter: Waiter,
+        timeout: float | None = None,
     ) -> None:
         self.op = op
         self.cases = cases
@@ -51,6 +56,8 @@ class Blocked:
         self.ident = _get_ident()
         self.thread_name = threading.current_thread().name
         self.since = _monotonic()
+        self.timeout = timeout
+        self.warned = False
 
 
 # Thread ident -> what that thread is blocked on. Single dict operations are atomic
@@ -59,6 +66,9 @@ _blocked: dict[int, Blocked] = {}
 
 # Called with the new record each time a thread parks; diagnostics install it.
 park_hooks: list[Callable[[Blocked], None]] = []
+
+# Called with the record when a thread whose record is ``warned`` resumes (never raise).
+resume_hooks: list[Callable[[Blocked], None]] = []
 
 
 def caller_frame(depth: int = 2) -> FrameType | None:
@@ -84,7 +94,7 @@ def block(
     success: a value handed over is never lost to a timeout. An ``error`` set by
     the claimer (``Deadlock``) is raised here, after unlinking.
     """
-    record = Blocked(op, cases, frame, waiter)
+    record = Blocked(op, cases, frame, waiter, timeout)
     ident = record.ident
     _blocked[ident] = record
     try:
@@ -105,6 +115,9 @@ def block(
         raise
     finally:
         del _blocked[ident]
+        if record.warned:
+            for resumed in resume_hooks:
+                resumed(record)
     if waiter.error is not None:
         unlink(waiter)
         raise waiter.error
