@@ -12,6 +12,8 @@ from ._context import (
     with_timeout,
     with_value,
 )
+from ._deadlock import set_deadlock_detection, set_stall_warning
+from ._dump import dump, install_dump_handler, verify_none
 from ._errgroup import Group
 from ._errors import (
     Canceled,
@@ -50,14 +52,19 @@ __all__ = [
     "after_func",
     "background",
     "default",
+    "dump",
     "go",
     "goroutines",
+    "install_dump_handler",
     "nilchan",
     "select",
     "select_async",
+    "set_deadlock_detection",
     "set_panic_handler",
+    "set_stall_warning",
     "tick",
     "todo",
+    "verify_none",
     "with_cancel",
     "with_deadline",
     "with_timeout",
