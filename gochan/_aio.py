@@ -182,6 +182,14 @@ async def _park(waiter: AsyncWaiter, op: str, cases: tuple[tuple[str, Any], ...]
                 unlink(waiter)
                 raise
             cancelled = exc
+        except BaseException:
+            # The coroutine is being closed (GeneratorExit: its task was dropped with
+            # its loop) or something was thrown in: withdraw, so no later sender
+            # hands a value to a task that will never run. Too late if a hand-off
+            # already happened: that value went down with the task.
+            if waiter.withdraw():
+                unlink(waiter)
+            raise
         # The claim was lost: a hand-off (or close) is done or in flight on another
         # thread. Wait for its wake(); further cancellations cannot withdraw it now.
         while not waiter.woken:

@@ -681,3 +681,42 @@ def test_exports() -> None:
     assert gochan.select_async is select_async
     assert select_async.__module__ == "gochan"
     assert select_async.__doc__
+
+
+def test_dropped_coroutine_withdraws_its_offer() -> None:
+    # A parked operation whose coroutine is closed without being cancelled (its
+    # loop was dropped) must not stay queued: a later sender would hand it a value.
+    ch: Chan[int] = Chan()
+    loop = asyncio.new_event_loop()
+
+    async def park_and_leave() -> Any:
+        coro = ch.recv_async()
+        coro.send(None)  # runs up to the park: queued on ch, awaiting its future
+        return coro
+
+    try:
+        coro = loop.run_until_complete(park_and_leave())
+    finally:
+        loop.close()
+    assert len(ch._recvq) == 1
+    coro.close()
+    assert not ch._recvq
+    with pytest.raises(WouldBlock):
+        ch.try_send(1)
+
+
+def test_waking_a_task_whose_loop_is_closed_does_not_fail_the_waker() -> None:
+    ch: Chan[int] = Chan()
+    loop = asyncio.new_event_loop()
+
+    async def park_and_leave() -> Any:
+        coro = ch.recv_async()
+        coro.send(None)
+        return coro
+
+    try:
+        coro = loop.run_until_complete(park_and_leave())
+    finally:
+        loop.close()
+    spawn(ch.send, 1).result()  # handed to the abandoned task; the sender is unaffected
+    coro.close()
