@@ -170,10 +170,10 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _git_commit(path: Path) -> str | None:
+def _git(path: Path, *args: str) -> str | None:
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
+            ["git", *args],
             cwd=path,
             capture_output=True,
             text=True,
@@ -182,11 +182,11 @@ def _git_commit(path: Path) -> str | None:
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None
+    return out.stdout.strip()
 
 
 def machine_info(repo: Path | None = None) -> dict[str, Any]:
-    """What the numbers were measured on."""
+    """What the numbers were measured on (and, given ``repo``, which commit of it)."""
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:
@@ -210,7 +210,10 @@ def machine_info(repo: Path | None = None) -> dict[str, Any]:
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     if repo is not None:
-        info["git_commit"] = _git_commit(repo)
+        info["git_commit"] = _git(repo, "rev-parse", "HEAD") or None
+        # Uncommitted changes under gochan/ (the code measured is the work tree's).
+        status = _git(repo, "status", "--porcelain", "--", "gochan")
+        info["gochan_uncommitted"] = status.splitlines() if status else []
     return info
 
 

@@ -572,6 +572,12 @@ def main(argv: list[str] | None = None) -> int:
         f"channels benchmark: reps={args.reps} scale={args.scale} on {info['cpu_model']} "
         f"({info['cpus_usable']} CPUs), Python {info['python_version']}"
     )
+    load = info["load_average_at_start"]
+    if load and info["cpus_usable"] and load[0] > 0.5 * info["cpus_usable"]:
+        progress(
+            f"note: load average {load[0]:.1f} on {info['cpus_usable']} CPUs: something else is "
+            "running, expect noisy figures (ratios are paired per repetition to limit this)"
+        )
     groups: dict[str, Group] = {}
     for name in names:
         n = max(int(BASE_N[name] * args.scale), 8)
