@@ -6,20 +6,26 @@ The stages (each one goroutine, named after sarama's)::
      Chan(cbs)   validates,          │  its network thread completes futures
                  partitions,         ▼
                  takes a window  results ──► result stage ──► successes() / errors()
-                 slot             Chan(W)    fills offsets,    (unbuffered, as sarama)
+                 slot             Chan(W)    fills offsets,    Chan(cbs) each
                                              frees the slot
 
 ``cbs`` is ``config.channel_buffer_size`` and ``W = max(cbs, 1)`` is the window of
 messages handed to kafka-python and not yet returned. kafka-python has no
 back-pressure of its own; the window is ours. Its network thread never blocks on
 a user channel: a completed future only offers its result to ``results``, which
-always has room because every result holds a window slot.
+always has room because every result holds a window slot. A result nobody waits
+for (a success with ``return_successes`` off) or whose reader cannot block (the
+SyncProducer's one-slot reply channel) is finished right there, without the hop.
 
 Blocking arithmetic (sarama's ``Return.Successes`` stall): if nobody reads
-``successes()`` (or ``errors()`` after an error), the result stage blocks, the
-window fills, the dispatcher blocks on it holding one message, and ``input()``
-fills. ``input().send()`` then blocks after exactly ``cbs + W + 1`` accepted
-messages (513 with the default 256), with memory flat.
+``successes()``, its buffer of ``cbs`` fills, the result stage blocks on it (that
+message still holds its window slot), the window fills, the dispatcher blocks on it holding one message, and
+``input()`` fills. ``input().send()`` then blocks after exactly
+``N = 2 * cbs + W + 1`` accepted messages (769 with the default 256; sarama's is
+"at least 516, up to a few thousand"), with memory flat. An unread ``errors()``
+stalls the same way once ``cbs`` errors are waiting. ``successes()`` and
+``errors()`` are buffered (sarama's are not) because a Python thread hand-off
+costs ~20 us: with a buffer the reader takes results in bursts.
 """
 
 from __future__ import annotations
@@ -125,7 +131,8 @@ class AsyncProducer:
 
     You must drain ``errors()`` (and ``successes()`` when
     ``config.producer.return_successes`` is set) or the producer will deadlock: it
-    stops accepting input after ``2 * channel_buffer_size + 1`` undelivered results.
+    stops accepting input after ``3 * channel_buffer_size + 1`` messages whose results
+    nobody reads (see the module docstring for the arithmetic).
     The recommended pattern is one ``select`` that sends on ``input()`` and receives
     from the result channels, or a goroutine per channel.
 
@@ -285,10 +292,25 @@ class AsyncProducer:
     # -- kafka-python's network thread: never blocks ------------------------------
 
     def _on_success(self, msg: ProducerMessage, metadata: Any) -> None:
-        self._offer((msg, metadata, None))
+        reply = msg._reply
+        if reply is None and self._return_successes:
+            self._offer((msg, metadata, None))
+            return
+        # Nothing can block: finish here and spare the result stage a hop.
+        _fill(msg, metadata)
+        if reply is not None:
+            reply.try_send(None)  # a one-slot channel that gets exactly one result
+        self._window.try_recv()
+        self._inflight.done()
 
     def _on_failure(self, msg: ProducerMessage, exc: BaseException) -> None:
-        self._offer((msg, None, exc))
+        reply = msg._reply
+        if reply is None:
+            self._offer((msg, None, exc))
+            return
+        reply.try_send(translate_error(exc))
+        self._window.try_recv()
+        self._inflight.done()
 
     def _offer(self, result: tuple[ProducerMessage, Any, BaseException | None]) -> None:
         try:
@@ -300,22 +322,16 @@ class AsyncProducer:
     # -- result stage: one goroutine -----------------------------------------------
 
     def _collect(self) -> None:
-        """Singleton. Fills in offsets and delivers results; frees each window slot."""
+        """Singleton. Delivers the results that may block (successes when returned, and
+        errors) in completion order; frees each window slot once delivered."""
         self._own_threads.add(threading.get_ident())
         release = self._window.try_recv
         done = self._inflight.done
+        successes = self._successes
         for msg, metadata, exc in self._results:
             if exc is None:
-                msg.partition = metadata.partition
-                msg.offset = metadata.offset
-                if msg.timestamp is None and metadata.timestamp is not None \
-                        and metadata.timestamp > 0:
-                    msg.timestamp = metadata.timestamp / 1000
-                reply = msg._reply
-                if reply is not None:
-                    reply.send(None)
-                elif self._return_successes:
-                    self._successes.send(msg)
+                _fill(msg, metadata)
+                successes.send(msg)
             else:
                 self._deliver_error(msg, translate_error(exc))
             release()
@@ -405,6 +421,14 @@ class AsyncProducer:
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
         return f"<AsyncProducer {','.join(self._addrs)} {state}>"
+
+
+def _fill(msg: ProducerMessage, metadata: Any) -> None:
+    """Copy what Kafka assigned (partition, offset, LogAppendTime) onto the message."""
+    msg.partition = metadata.partition
+    msg.offset = metadata.offset
+    if msg.timestamp is None and metadata.timestamp is not None and metadata.timestamp > 0:
+        msg.timestamp = metadata.timestamp / 1000
 
 
 def _drain(chan: Chan[Any]) -> None:
