@@ -280,3 +280,37 @@ def test_select_fairness_between_closed_channels() -> None:
     b.close()
     counts = collections.Counter(select(a.recv, b.recv)[0] for _ in range(TRIALS))
     _assert_uniform(counts, 2, TRIALS)
+
+
+def test_parked_select_on_one_channel_twice_takes_one_value() -> None:
+    ch: Chan[int] = Chan()
+    s = spawn(select, ch.recv, ch.recv_ok)
+    wait_blocked(1, op="select", chan=ch)
+    ch.send(1)
+    index, value = s.result()
+    assert (index, value) in ((0, 1), (1, (1, True)))
+    # Both of its entries are gone: nobody takes a second value.
+    with pytest.raises(WouldBlock):
+        ch.try_send(2)
+
+
+def test_ready_select_on_one_channel_twice_takes_one_value() -> None:
+    ch: Chan[int] = Chan(2)
+    ch.send(1)
+    ch.send(2)
+    index, value = select(ch.recv, ch.recv)
+    assert index in (0, 1) and value == 1
+    assert len(ch) == 1
+
+
+def test_select_many_cases_uses_every_index() -> None:
+    # More cases than the precomputed permutations cover: the shuffle path.
+    chans: list[Chan[int]] = [Chan(1) for _ in range(7)]
+    for i, ch in enumerate(chans):
+        ch.send(i)
+    seen = set()
+    for _ in range(7):
+        index, value = select(*(ch.recv for ch in chans))
+        assert index == value
+        seen.add(index)
+    assert seen == set(range(7))

@@ -153,3 +153,19 @@ def test_once_function_that_raises_still_counts_as_done() -> None:
     calls: list[int] = []
     once.do(lambda: calls.append(1))
     assert calls == []
+
+
+def test_waitgroup_is_reusable_after_wait_returns() -> None:
+    wg = WaitGroup()
+    for _ in range(3):
+        gate: Chan[None] = Chan()
+        wg.add(2)
+        wg.go(gate.recv)
+        wg.go(gate.recv)
+        wg.done()
+        wg.done()
+        waiter = spawn(wg.wait)
+        wait_blocked(1, op="WaitGroup.wait", chan=wg)
+        gate.send(None)
+        gate.send(None)
+        assert waiter.result() is True

@@ -263,3 +263,22 @@ def test_pending_timers_counts_armed_timers() -> None:
     t.stop()
     f.stop()
     assert timer_module.pending_timers() == before
+
+
+def test_after_func_reset_runs_function_again() -> None:
+    ran: Chan[int] = Chan(2)
+    t = after_func(0, lambda: ran.send(1))
+    assert ran.recv(timeout=LATE) == 1
+    assert t.reset(D) is False  # it had already fired
+    assert ran.recv(timeout=LATE) == 1
+    assert t.stop() is False
+
+
+def test_after_func_reset_before_fire_postpones() -> None:
+    ran: list[float] = []
+    t = after_func(10.0, lambda: ran.append(time.monotonic()))
+    start = time.monotonic()
+    assert t.reset(D) is True
+    wait_until(lambda: bool(ran), timeout=LATE)
+    assert ran[0] - start >= D - EARLY
+    assert len(ran) == 1
