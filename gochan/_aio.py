@@ -123,15 +123,15 @@ class AsyncWaiter(Waiter):
     def wake(self) -> None:
         """Resolve the task's future, on its loop's thread. Only the claimer calls it, once."""
         self.woken = True
-        if _get_ident() == self.thread:
-            future = self.future
-            if not future.done():
-                future.set_result(None)
-            return
         try:
-            self.loop.call_soon_threadsafe(self._resolve)
+            if _get_ident() == self.thread:
+                future = self.future
+                if not future.done():
+                    future.set_result(None)  # schedules the task; runs nothing now
+            else:
+                self.loop.call_soon_threadsafe(self._resolve)
         except RuntimeError:
-            # The loop is closed: the task was abandoned with it, nobody can await.
+            # The loop is closed: the task was abandoned with it; nobody will await.
             pass
 
     def _resolve(self) -> None:

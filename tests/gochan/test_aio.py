@@ -705,18 +705,39 @@ def test_dropped_coroutine_withdraws_its_offer() -> None:
         ch.try_send(1)
 
 
-def test_waking_a_task_whose_loop_is_closed_does_not_fail_the_waker() -> None:
+@pytest.mark.parametrize("waker", ["other thread", "loop's thread"])
+def test_waking_a_task_whose_loop_is_closed_does_not_fail_the_waker(waker: str) -> None:
+    # A task left pending on a loop that was closed (run_until_complete, then
+    # close, without cancelling it): whoever hands it a value must not fail.
     ch: Chan[int] = Chan()
     loop = asyncio.new_event_loop()
-
-    async def park_and_leave() -> Any:
-        coro = ch.recv_async()
-        coro.send(None)
-        return coro
-
     try:
-        coro = loop.run_until_complete(park_and_leave())
+        task = loop.create_task(ch.recv_async())
+        loop.run_until_complete(wait_parked(ch))
     finally:
         loop.close()
-    spawn(ch.send, 1).result()  # handed to the abandoned task; the sender is unaffected
-    coro.close()
+    task._log_destroy_pending = False  # type: ignore[attr-defined]  # abandoned on purpose
+    # Handed to the abandoned task (its wake-up cannot be scheduled); the sender is unaffected.
+    if waker == "other thread":
+        spawn(ch.send, 1).result()
+    else:
+        ch.try_send(1)
+    task.get_coro().close()
+
+
+def test_thread_waiting_for_a_sleeping_task_is_not_a_deadlock() -> None:
+    # The loop thread idles in its selector while its task sleeps: that thread is
+    # running as far as the deadlock detector is concerned, so the blocked
+    # receive below waits (past the detector's checks) instead of raising Deadlock.
+    ch: Chan[str] = Chan()
+
+    async def late_sender() -> None:
+        await asyncio.sleep(0.4)
+        await ch.send_async("late")
+
+    loop_thread = threading.Thread(target=run, args=(late_sender(),))
+    loop_thread.start()
+    try:
+        assert ch.recv() == "late"
+    finally:
+        loop_thread.join(JOIN_TIMEOUT)
