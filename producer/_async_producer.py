@@ -23,7 +23,10 @@ message still holds its window slot), the window fills, the dispatcher blocks on
 ``input()`` fills. ``input().send()`` then blocks after exactly
 ``N = 2 * cbs + W + 1`` accepted messages (769 with the default 256; sarama's is
 "at least 516, up to a few thousand"), with memory flat. An unread ``errors()``
-stalls the same way once ``cbs`` errors are waiting. ``successes()`` and
+stalls the same way once ``cbs`` errors are waiting; when the dispatcher itself
+finds the errors (size, type, topic, partition), it is the one that blocks, holding
+the next error, so with every message failing ``input().send()`` blocks after
+``2 * cbs + 1`` accepted messages (513 with the default 256). ``successes()`` and
 ``errors()`` are buffered (sarama's are not) because a Python thread hand-off
 costs ~20 us: with a buffer the reader takes results in bursts.
 """
