@@ -3,7 +3,8 @@
 One daemon thread, ``gochan-watchdog``, does both. It does not exist until some
 thread parks in gochan: the first park starts it (a hook in ``block()``), and it
 exits after :data:`IDLE_EXIT` seconds with nothing parked. While nothing is
-parked it sleeps on an event that only a park sets; while something is parked it
+parked (at two looks in a row) it sleeps on an event that only a park sets, so
+parks in a busy program rarely pay for waking it; while something is parked it
 wakes when the oldest wait reaches :data:`CHECK_AFTER` seconds, or a stall warning
 falls due, and backs off to :data:`MAX_CHECK_INTERVAL` while the program keeps
 running. An operation that never blocks never meets it.
@@ -18,10 +19,14 @@ turns it off). The process is deadlocked when:
 - a second look :data:`CONFIRM_AFTER` seconds later sees the very same waits.
 
 Any other thread (sleeping, computing, in I/O, a plain ``threading.Thread`` that
-might send later) means "not deadlocked". Then the blocked call of the main thread
-(or, if the main thread is not among them, the oldest blocked call) raises
-:class:`~gochan.Deadlock`, whose message is the report: ``all goroutines are asleep
-- deadlock!`` and a dump entry per blocked thread (see ``_dump.py``). Only the
+might send later) means "not deadlocked", and so does a Python signal handler
+(a ``SIGTERM`` handler that closes a channel to shut down is a waker, like Go's
+``signal.Notify``), except for ``SIGALRM`` (test timeouts such as pytest-timeout
+arm it), Python's default ``SIGINT`` handler and gochan's dump handler. Then the
+blocked call of the main thread (or, if the main thread is not among them, the
+oldest blocked call) raises :class:`~gochan.Deadlock`, whose message is the
+report: ``all goroutines are asleep - deadlock!`` and a dump entry per blocked
+thread (see ``_dump.py``). Only the
 interpreter's own threads can be seen: a native thread of a C extension that
 calls into Python only now and then is invisible between calls.
 
@@ -37,6 +42,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -60,6 +66,7 @@ STACK_LIMIT = 5  # user frames per thread in a deadlock report
 HEADER = "all goroutines are asleep - deadlock!"
 
 _OFF = ("0", "false", "no", "off")
+_SIGALRM = getattr(signal, "SIGALRM", None)
 
 
 def _env_detection() -> bool:
@@ -226,12 +233,21 @@ def _sleep_idle() -> bool:
 def _watch() -> None:
     interval = CHECK_AFTER
     suspect: tuple[Blocked, ...] | None = None
+    empty_once = False
     while True:
         if not _blocked:
             suspect, interval = None, CHECK_AFTER
+            if not empty_once:
+                # Stay awake one more period: in a busy program waits come and go,
+                # and each park that found us idle would pay for waking us.
+                empty_once = True
+                time.sleep(CHECK_AFTER)
+                continue
+            empty_once = False
             if not _sleep_idle() and _retire():
                 return
             continue
+        empty_once = False
         now = time.monotonic()
         wake_at = now + interval
         records = list(_blocked.copy().values())
@@ -282,6 +298,24 @@ def _warn(record: Blocked, now: float) -> None:
         )
 
 
+def _signal_may_wake() -> bool:
+    """Whether a Python signal handler is installed that could wake a thread."""
+    for signum in signal.valid_signals():
+        if signum == _SIGALRM:
+            continue
+        try:
+            handler = signal.getsignal(signum)
+        except (OSError, ValueError):
+            continue
+        if (
+            callable(handler)
+            and handler is not signal.default_int_handler
+            and not getattr(handler, "gochan_dump_handler", False)
+        ):
+            return True
+    return False
+
+
 def _all_asleep() -> tuple[Blocked, ...] | None:
     """The waits of every live thread if all are parked for good, else ``None``."""
     if pending_timers():
@@ -308,7 +342,7 @@ def _all_asleep() -> tuple[Blocked, ...] | None:
         if record is None or record.timeout is not None or record.waiter.claimed:
             return None
         asleep.append(record)
-    if not asleep:
+    if not asleep or _signal_may_wake():
         return None
     return tuple(sorted(asleep, key=lambda r: r.ident))
 

@@ -197,6 +197,7 @@ def install_dump_handler(signum: int | None = None) -> Any:
         sys.stderr.write(dump())
         sys.stderr.flush()
 
+    handler.gochan_dump_handler = True  # type: ignore[attr-defined]  # wakes nobody
     return signal.signal(signum, handler)
 
 
