@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections import Counter
 from typing import Any
 
@@ -213,3 +214,40 @@ def test_threads_and_tasks_with_random_cancellation_lose_nothing() -> None:
     assert parked_tasks() == []
     assert Counter(thread_got + task_got) == Counter(thread_values + task_sent)
     assert not set(task_not_sent) & set(thread_got + task_got)
+
+
+def test_timeouts_racing_hand_offs_from_a_thread_lose_nothing() -> None:
+    # A thread sends on an unbuffered channel (each send returns only once a
+    # receiver has taken the value); the task receives under very short timeouts,
+    # so timeouts keep firing around hand-offs. Every value sent must arrive, and
+    # a timeout that lost the race must not cancel the task later.
+    ch: Chan[int] = Chan()
+    n = 400
+    def send_all() -> None:
+        rng = random.Random(7)
+        for i in range(n):
+            time.sleep(rng.random() * 0.0002)  # land the sends around the deadlines
+            ch.send(i)
+
+    sender = spawn(send_all)
+
+    async def main() -> list[int]:
+        got: list[int] = []
+        while len(got) < n:
+            try:
+                if len(got) % 2 and hasattr(asyncio, "timeout"):
+                    async with asyncio.timeout(0.0001):
+                        value = await ch.recv_async()
+                else:
+                    value = await asyncio.wait_for(ch.recv_async(), 0.0001)
+            except asyncio.TimeoutError:
+                continue
+            assert value is not None
+            got.append(value)
+            await asyncio.sleep(0)  # a re-delivered cancellation would surface here
+        return got
+
+    got = asyncio.run(asyncio.wait_for(main(), JOIN_TIMEOUT))
+    sender.result()
+    assert got == list(range(n))
+    assert parked_tasks() == []
