@@ -45,12 +45,17 @@ class Weighted:
         """Acquire ``n`` units, blocking until they are free or ``ctx`` ends.
 
         Raises:
-            Canceled, DeadlineExceeded: ``ctx.err()`` when the context ended first;
+            Canceled, DeadlineExceeded: ``ctx.err()`` when the context ended first
+                (or had already ended: as current x/sync, even if units were free);
                 then nothing was acquired.
         """
         self._check(n)
         done = ctx.done()
         with self._lock:
+            # As current x/sync: a context already done fails even if units are free.
+            if done._closed:
+                err = ctx.err()
+                raise err if err is not None else RuntimeError("context ended without an error")
             if self._size - self._cur >= n and not self._waiters:
                 self._cur += n
                 return

@@ -151,3 +151,15 @@ def test_invalid_sizes_and_weights(bad: object) -> None:
     sem = Weighted(1)
     with pytest.raises(ValueError):
         sem.try_acquire(bad)  # type: ignore[arg-type]
+
+
+def test_acquire_with_a_context_already_done_fails_even_when_units_are_free() -> None:
+    """Current x/sync: ctx being done "happened before" the acquire."""
+    from gochan import Canceled, Weighted, background, with_cancel
+
+    sem = Weighted(2)
+    ctx, cancel = with_cancel(background())
+    cancel()
+    with pytest.raises(Canceled):
+        sem.acquire(ctx)
+    assert sem.try_acquire(2)  # nothing was taken
