@@ -1,0 +1,520 @@
+"""The AsyncProducer/SyncProducer pipeline over a fake kafka-python client (no broker).
+
+``producer._kafka`` is the only module that talks to kafka-python; here its
+``new_client`` is replaced by :class:`FakeClient`, whose futures the test completes
+(at once, or when it says so). That makes the exact blocking arithmetic, the close
+order and the error paths deterministic. The same points are checked against a
+real broker in ``functional/test_producer_*.py``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import types
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import kafka.errors as kerrors
+import pytest
+from kafka.future import Future
+
+import producer._async_producer as ap
+from gochan import Chan, ClosedChannelError, go
+from producer import (
+    AsyncProducer,
+    BrokerError,
+    ClosedProducerError,
+    Config,
+    ConfigurationError,
+    InvalidPartitionError,
+    InvalidTopicError,
+    ProducerError,
+    ProducerErrors,
+    ProducerMessage,
+    ShuttingDownError,
+    SyncProducer,
+)
+
+ADDR = "127.0.0.1:1"  # never dialled: the client is fake
+
+
+class FakeClient:
+    """Just enough of ``kafka.KafkaProducer`` for the producer: ``partitions_for``,
+    ``send`` (returns a kafka-python ``Future``) and ``close``."""
+
+    def __init__(self, topics: dict[str, int], auto: bool) -> None:
+        self.topics = topics
+        self.auto = auto
+        self.lock = threading.Lock()
+        self.sent: list[dict[str, Any]] = []
+        self.pending: list[tuple[Future, dict[str, Any]]] = []
+        self.offsets: dict[tuple[str, int], int] = {}
+        self.fail_with: Callable[[dict[str, Any]], BaseException | None] = lambda rec: None
+        self.closed = False
+
+    def partitions_for(self, topic: str) -> set[int]:
+        if topic not in self.topics:
+            raise kerrors.KafkaTimeoutError(f"Failed to update metadata after 0.1 secs ({topic})")
+        return set(range(self.topics[topic]))
+
+    def send(self, topic: str, value: Any = None, key: Any = None, headers: Any = None,
+             partition: Any = None, timestamp_ms: Any = None) -> Future:
+        record = {"topic": topic, "value": value, "key": key, "headers": headers,
+                  "partition": partition, "timestamp_ms": timestamp_ms}
+        future = Future()
+        with self.lock:
+            self.sent.append(record)
+            if not self.auto:
+                self.pending.append((future, record))
+                return future
+        self._complete(future, record)
+        return future
+
+    def _complete(self, future: Future, record: dict[str, Any]) -> None:
+        exc = self.fail_with(record)
+        if exc is not None:
+            future.failure(exc)
+            return
+        with self.lock:
+            tp = (record["topic"], record["partition"])
+            offset = self.offsets.get(tp, 0)
+            self.offsets[tp] = offset + 1
+        future.success(types.SimpleNamespace(partition=record["partition"], offset=offset,
+                                             timestamp=-1))
+
+    def complete_all(self) -> int:
+        with self.lock:
+            pending, self.pending = self.pending, []
+        for future, record in pending:
+            self._complete(future, record)
+        return len(pending)
+
+    def close(self, timeout: float | None = None) -> None:
+        self.closed = True
+
+
+class Fake:
+    """The fixture: builds producers over fake clients and remembers them."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.topics = {"t": 1, "t3": 3}
+        self.auto = True
+        self.clients: list[FakeClient] = []
+        monkeypatch.setattr(ap, "new_client", self._new_client)
+
+    def _new_client(self, addrs: Any, config: Any) -> FakeClient:
+        client = FakeClient(self.topics, self.auto)
+        self.clients.append(client)
+        return client
+
+    @property
+    def client(self) -> FakeClient:
+        return self.clients[-1]
+
+    def config(self, cbs: int = 256, successes: bool = False, errors: bool = True,
+               **producer_fields: Any) -> Config:
+        config = Config()
+        config.channel_buffer_size = cbs
+        config.producer.return_successes = successes
+        config.producer.return_errors = errors
+        for name, value in producer_fields.items():
+            setattr(config.producer, name, value)
+        return config
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Fake:
+    return Fake(monkeypatch)
+
+
+def drain_both(p: AsyncProducer) -> tuple[list[ProducerMessage], list[ProducerError]]:
+    """Read successes() and errors() until both close (after async_close)."""
+    got_s: list[ProducerMessage] = []
+    g = go(lambda: got_s.extend(p.successes()))
+    got_e = list(p.errors())
+    g.join()
+    return got_s, got_e
+
+
+def accepted_until_blocked(p: AsyncProducer, make: Callable[[int], Any],
+                           wait: float = 0.3, limit: int = 5000) -> int:
+    n = 0
+    while n < limit:
+        try:
+            p.input().send(make(n), timeout=wait)
+        except TimeoutError:
+            return n
+        n += 1
+    raise AssertionError(f"input() never blocked after {limit} messages")
+
+
+# -- the exact blocking arithmetic -----------------------------------------------------
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("cbs", [0, 1, 16, 256])
+def test_unread_successes_block_input_after_2cbs_plus_w_plus_1(fake: Fake, cbs: int) -> None:
+    p = AsyncProducer(ADDR, fake.config(cbs, successes=True))
+    expected = 2 * cbs + max(cbs, 1) + 1
+    n = accepted_until_blocked(p, lambda i: ProducerMessage("t", value=b"%d" % i))
+    assert n == expected
+    # still stalled a moment later: nothing moves without a reader
+    with pytest.raises(TimeoutError):
+        p.input().send(ProducerMessage("t", value=b"late"), timeout=0.2)
+    p.async_close()
+    successes, errors = drain_both(p)
+    assert errors == []
+    assert [m.value for m in successes] == [b"%d" % i for i in range(n)]
+    assert [m.offset for m in successes] == list(range(n))
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("cbs", [0, 1, 16, 256])
+def test_unread_errors_block_input_after_2cbs_plus_1(fake: Fake, cbs: int) -> None:
+    p = AsyncProducer(ADDR, fake.config(cbs, max_message_bytes=100))
+    n = accepted_until_blocked(p, lambda i: ProducerMessage("t", value=b"x" * 200))
+    assert n == 2 * cbs + 1
+    p.async_close()
+    successes, errors = drain_both(p)
+    assert successes == [] and len(errors) == n
+    assert fake.client.sent == []
+
+
+@pytest.mark.timeout(60)
+def test_good_messages_flow_until_the_errors_buffer_is_full(fake: Fake) -> None:
+    """One unread error does not stall (errors() is buffered); cbs + 1 of them do."""
+    cbs = 4
+    p = AsyncProducer(ADDR, fake.config(cbs, max_message_bytes=100))
+    p.input().send(ProducerMessage("t", value=b"x" * 200))
+    for _i in range(1000):
+        p.input().send(ProducerMessage("t", value=b"ok"), timeout=5)
+    for _ in range(cbs):  # errors() holds cbs now, the dispatcher blocks holding the last
+        p.input().send(ProducerMessage("t", value=b"x" * 200), timeout=5)
+    n = accepted_until_blocked(p, lambda i: ProducerMessage("t", value=b"ok"))
+    assert n == cbs  # only input()'s buffer is left
+    p.async_close()
+    _successes, errors = drain_both(p)
+    assert len(errors) == cbs + 1
+    assert len(fake.client.sent) == 1000 + n
+
+
+# -- errors per message ----------------------------------------------------------------
+
+def _custom(index: Any) -> Callable[[str], Any]:
+    class Fixed:
+        def __init__(self, topic: str) -> None:
+            pass
+
+        def partition(self, msg: ProducerMessage, n: int) -> Any:
+            return index
+
+        def requires_consistency(self) -> bool:
+            return True
+
+    return Fixed
+
+
+@pytest.mark.timeout(30)
+def test_each_bad_message_fails_alone(fake: Fake) -> None:
+    p = AsyncProducer(ADDR, fake.config(successes=True, max_message_bytes=1000,
+                                        partitioner="manual"))
+    bad = {
+        "oversized": (ProducerMessage("t", value=b"x" * 1000, partition=0), ConfigurationError),
+        "key type": (ProducerMessage("t", value=b"v", key=12, partition=0), TypeError),
+        "value type": (ProducerMessage("t", value={"a": 1}, partition=0), TypeError),
+        "no topic": (ProducerMessage("", value=b"v", partition=0), InvalidTopicError),
+        "topic None": (ProducerMessage(None, value=b"v", partition=0), InvalidTopicError),
+        "bad topic": (ProducerMessage("a/b", value=b"v", partition=0), InvalidTopicError),
+        "partition 1 of 1": (ProducerMessage("t", value=b"v", partition=1),
+                             InvalidPartitionError),
+        "partition -1": (ProducerMessage("t", value=b"v"), InvalidPartitionError),
+        "unknown topic": (ProducerMessage("nope", value=b"v", partition=0), BrokerError),
+        "header type": (ProducerMessage("t", value=b"v", headers=[("k", 1)], partition=0),
+                        TypeError),
+    }
+    good = []
+    for i, (message, _) in enumerate(bad.values()):
+        ok = ProducerMessage("t", value=b"good-%d" % i, partition=0, metadata=i)
+        good.append(ok)
+        p.input().send(message)
+        p.input().send(ok)
+    p.async_close()
+    successes, errors = drain_both(p)
+    assert successes == good  # the very objects, in order
+    assert len(errors) == len(bad)
+    by_msg = {id(e.msg): e for e in errors}
+    for name, (message, err_type) in bad.items():
+        err = by_msg[id(message)]
+        assert err.msg is message, name
+        assert isinstance(err.err, err_type), (name, err.err)
+        assert err.__cause__ is err.err
+        assert str(err).startswith(f"kafka: Failed to produce message to topic {message.topic}")
+    oversized = by_msg[id(bad["oversized"][0])].err
+    assert "Producer.MaxMessageBytes" in str(oversized)
+    assert "1036 > 1000" in str(oversized)  # sarama's estimate: value + 36
+
+
+@pytest.mark.timeout(30)
+def test_size_estimate_counts_key_value_headers(fake: Fake) -> None:
+    """sarama's estimate (Version >= 0.11): key + value + 36 + each header's k + v + 10,
+    failing only when strictly greater than max_message_bytes."""
+    p = AsyncProducer(ADDR, fake.config(successes=True, max_message_bytes=100))
+    fits = ProducerMessage("t", key=b"k" * 10, value=b"v" * 34, headers=[("h", b"x" * 9)])
+    over = ProducerMessage("t", key=b"k" * 10, value=b"v" * 35, headers=[("h", b"x" * 9)])
+    p.input().send(fits)  # 10 + 34 + 36 + (1 + 9 + 10) = 100
+    p.input().send(over)  # 101
+    p.async_close()
+    successes, errors = drain_both(p)
+    assert successes == [fits]
+    assert [e.msg for e in errors] == [over]
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("index", [1, -1, 3, "0", 0.0, None])
+def test_partitioner_returning_a_bad_index(fake: Fake, index: Any) -> None:
+    p = AsyncProducer(ADDR, fake.config(partitioner=_custom(index)))
+    message = ProducerMessage("t", value=b"v")
+    p.input().send(message)
+    p.async_close()
+    _, errors = drain_both(p)
+    assert len(errors) == 1 and errors[0].msg is message
+    assert isinstance(errors[0].err, InvalidPartitionError)
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("item", [None, "a string", b"bytes", {"topic": "t"}, 42])
+def test_non_messages_on_input_are_reported(fake: Fake, item: Any) -> None:
+    p = AsyncProducer(ADDR, fake.config(successes=True))
+    p.input().send(item)
+    ok = ProducerMessage("t", value=b"after")
+    p.input().send(ok)
+    p.async_close()
+    successes, errors = drain_both(p)
+    assert successes == [ok]
+    assert len(errors) == 1
+    assert errors[0].msg is None
+    assert isinstance(errors[0].err, TypeError)
+    assert "ProducerMessage" in str(errors[0].err)
+
+
+@pytest.mark.timeout(30)
+def test_client_failures_come_back_translated(fake: Fake) -> None:
+    p = AsyncProducer(ADDR, fake.config(successes=True))
+    fake.client.fail_with = lambda rec: (kerrors.NotLeaderForPartitionError()
+                                         if rec["value"] == b"bad" else None)
+    bad = ProducerMessage("t", value=b"bad")
+    good = ProducerMessage("t", value=b"good")
+    p.input().send(bad)
+    p.input().send(good)
+    p.async_close()
+    successes, errors = drain_both(p)
+    assert successes == [good]
+    assert errors[0].msg is bad
+    assert isinstance(errors[0].err, BrokerError)
+    assert errors[0].err.retriable is True
+    assert "NotLeaderForPartitionError" in str(errors[0].err)
+
+
+@pytest.mark.timeout(30)
+def test_return_errors_off_logs_instead(fake: Fake, caplog: pytest.LogCaptureFixture) -> None:
+    p = AsyncProducer(ADDR, fake.config(errors=False, max_message_bytes=100))
+    for _ in range(600):  # more than any buffer: nothing may block
+        p.input().send(ProducerMessage("t", value=b"x" * 200), timeout=5)
+    p.close()
+    assert any("Failed to produce" in r.getMessage() for r in caplog.records)
+
+
+# -- shutdown ------------------------------------------------------------------------------
+
+class _RecordingChan(Chan):  # type: ignore[type-arg]
+    __slots__ = ()
+    closed_order: list[str] = []
+
+    def close(self) -> None:
+        name = {id(v): k for k, v in _RecordingChan.names.items()}[id(self)]
+        _RecordingChan.closed_order.append(name)
+        super().close()
+
+    names: dict[str, Chan[Any]] = {}
+
+
+@pytest.mark.timeout(30)
+def test_close_closes_input_then_errors_then_successes(fake: Fake) -> None:
+    p = AsyncProducer(ADDR, fake.config(successes=True))
+    _RecordingChan.closed_order = []
+    _RecordingChan.names = {"input": p.input(), "errors": p.errors(),
+                            "successes": p.successes()}
+    for ch in _RecordingChan.names.values():
+        ch.__class__ = _RecordingChan
+    p.input().send(ProducerMessage("t", value=b"v"))
+    p.close()
+    assert _RecordingChan.closed_order == ["input", "errors", "successes"]
+    with pytest.raises(ClosedChannelError, match="send on closed channel"):
+        p.input().send(ProducerMessage("t", value=b"after"))
+    assert p.errors().recv_ok() == (None, False)
+    assert p.successes().recv_ok() == (None, False)
+    assert fake.client.closed
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(("successes", "errors"), [(False, False), (False, True),
+                                                   (True, False), (True, True)])
+def test_close_waits_for_every_accepted_message(fake: Fake, successes: bool,
+                                                errors: bool) -> None:
+    """Even fire-and-forget (both flags off) close() blocks until all are resolved (#787)."""
+    fake.auto = False
+    p = AsyncProducer(ADDR, fake.config(successes=successes, errors=errors))
+    for i in range(50):
+        p.input().send(ProducerMessage("t", value=b"%d" % i))
+    closer = go(p.close)
+    time.sleep(0.3)
+    assert closer.thread.is_alive() and not p.closed
+    assert fake.client.complete_all() == 50
+    closer.join(10)
+    assert p.closed
+    assert len(fake.client.sent) == 50
+
+
+@pytest.mark.timeout(30)
+def test_close_raises_the_collected_errors(fake: Fake) -> None:
+    p = AsyncProducer(ADDR, fake.config(max_message_bytes=100))
+    bad = [ProducerMessage("t", value=b"x" * 200, metadata=i) for i in range(3)]
+    for m in bad:
+        p.input().send(m)
+    p.input().send(ProducerMessage("t", value=b"ok"))
+    with pytest.raises(ProducerErrors) as info:
+        p.close()
+    assert [e.msg for e in info.value] == bad
+    assert len(info.value) == 3
+    assert str(info.value) == "kafka: Failed to deliver 3 messages."
+    p.close()  # a second close is harmless and returns at once
+
+
+@pytest.mark.timeout(30)
+def test_messages_sent_while_shutting_down_fail(fake: Fake) -> None:
+    fake.auto = False
+    p = AsyncProducer(ADDR, fake.config(successes=True))
+    first = ProducerMessage("t", value=b"before")
+    p.input().send(first)
+    p.async_close()
+    late = ProducerMessage("t", value=b"during")
+    p.input().send(late)  # the dispatcher has the marker: shutdown waits for `first`
+    errors_seen = [p.errors().recv(timeout=5)]
+    assert errors_seen[0].msg is late
+    assert isinstance(errors_seen[0].err, ShuttingDownError)
+    assert "shutting down" in str(errors_seen[0].err)
+    fake.client.complete_all()
+    successes, errors = drain_both(p)
+    assert successes == [first] and errors == []
+    assert [r["value"] for r in fake.client.sent] == [b"before"]
+
+
+@pytest.mark.timeout(30)
+def test_context_manager_closes(fake: Fake) -> None:
+    with AsyncProducer(ADDR, fake.config()) as p:
+        p.input().send(ProducerMessage("t", value=b"v"))
+    assert p.closed
+    assert "closed" in repr(p)
+
+
+@pytest.mark.timeout(30)
+def test_close_from_a_partitioner_is_refused(fake: Fake) -> None:
+    seen: list[BaseException] = []
+    holder: list[AsyncProducer] = []
+
+    class Closing:
+        def __init__(self, topic: str) -> None:
+            pass
+
+        def partition(self, msg: ProducerMessage, n: int) -> int:
+            try:
+                holder[0].close()
+            except RuntimeError as exc:
+                seen.append(exc)
+            return 0
+
+        def requires_consistency(self) -> bool:
+            return False
+
+    p = AsyncProducer(ADDR, fake.config(partitioner=Closing))
+    holder.append(p)
+    p.input().send(ProducerMessage("t", value=b"v"))
+    p.close()
+    assert len(seen) == 1 and "deadlock" in str(seen[0])
+
+
+@pytest.mark.timeout(30)
+def test_interceptors_run_and_their_failures_are_only_logged(
+        fake: Fake, caplog: pytest.LogCaptureFixture) -> None:
+    calls: list[Any] = []
+
+    class Tag:
+        def on_send(self, msg: ProducerMessage) -> None:
+            calls.append(msg.metadata)
+            msg.value = b"tagged:" + msg.value
+
+    class Broken:
+        def on_send(self, msg: ProducerMessage) -> None:
+            raise ValueError("boom")
+
+    p = AsyncProducer(ADDR, fake.config(successes=True, interceptors=[Broken(), Tag()]))
+    for i in range(3):
+        p.input().send(ProducerMessage("t", value=b"%d" % i, metadata=i))
+    p.async_close()
+    _successes, errors = drain_both(p)
+    assert calls == [0, 1, 2] and errors == []
+    assert [r["value"] for r in fake.client.sent] == [b"tagged:0", b"tagged:1", b"tagged:2"]
+    assert any("interceptor" in r.getMessage() for r in caplog.records)
+
+
+# -- SyncProducer ----------------------------------------------------------------------------
+
+@pytest.fixture
+def sync(fake: Fake) -> Iterator[SyncProducer]:
+    config = fake.config(successes=True, max_message_bytes=1000)
+    producer = SyncProducer(ADDR, config)
+    yield producer
+    producer.close()
+
+
+@pytest.mark.timeout(30)
+def test_sync_send_message(sync: SyncProducer) -> None:
+    assert sync.send_message(ProducerMessage("t", value=b"a")) == (0, 0)
+    assert sync.send_message(ProducerMessage("t", value=b"b")) == (0, 1)
+    with pytest.raises(ConfigurationError, match=r"Producer\.MaxMessageBytes"):
+        sync.send_message(ProducerMessage("t", value=b"x" * 2000))  # the bare cause
+    assert sync.send_message(ProducerMessage("t", value=b"c")) == (0, 2)
+
+
+@pytest.mark.timeout(30)
+def test_sync_send_messages_partial_failure(sync: SyncProducer) -> None:
+    msgs = [ProducerMessage("t", value=b"x" * (2000 if i % 3 == 0 else 1), metadata=i)
+            for i in range(9)]
+    with pytest.raises(ProducerErrors) as info:
+        sync.send_messages(msgs)
+    assert [e.msg for e in info.value] == [msgs[0], msgs[3], msgs[6]]
+    assert all(isinstance(e.err, ConfigurationError) for e in info.value)
+    ok = [m for i, m in enumerate(msgs) if i % 3]
+    assert [m.offset for m in ok] == list(range(6))
+    assert all(m.offset == -1 for i, m in enumerate(msgs) if i % 3 == 0)
+    sync.send_messages([])  # nothing to do
+
+
+@pytest.mark.timeout(30)
+def test_sync_after_close(fake: Fake) -> None:
+    producer = SyncProducer(ADDR, None)
+    producer.send_message(ProducerMessage("t", value=b"a"))
+    producer.close()
+    with pytest.raises(ClosedProducerError):
+        producer.send_message(ProducerMessage("t", value=b"b"))
+    with pytest.raises(ClosedProducerError):
+        producer.send_messages([ProducerMessage("t", value=b"c")])
+    producer.close()  # harmless
+
+
+@pytest.mark.timeout(30)
+def test_sync_rejects_non_messages(sync: SyncProducer) -> None:
+    with pytest.raises(TypeError):
+        sync.send_message("not a message")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        sync.send_messages([ProducerMessage("t", value=b"a"), None])  # type: ignore[list-item]
