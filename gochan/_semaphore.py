@@ -53,7 +53,7 @@ class Weighted:
         done = ctx.done()
         with self._lock:
             # As current x/sync: a context already done fails even if units are free.
-            if done._closed:
+            if done.closed:
                 err = ctx.err()
                 raise err if err is not None else RuntimeError("context ended without an error")
             if self._size - self._cur >= n and not self._waiters:
