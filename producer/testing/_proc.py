@@ -27,7 +27,7 @@ from typing import IO, Any
 
 _PR_SET_PDEATHSIG = 1
 
-_live: dict[int, subprocess.Popen[bytes]] = {}
+_live: dict[int, tuple[subprocess.Popen[bytes], int]] = {}  # pid -> (process, spawner pid)
 _live_lock = threading.Lock()
 _launch_queue: queue.SimpleQueue[tuple[Callable[[], subprocess.Popen[bytes]], Future[Any]]] = (
     queue.SimpleQueue()
@@ -97,7 +97,7 @@ def spawn(argv: Sequence[str], *, cwd: Path, log: IO[bytes],
 
     proc = _run_in_launcher(start)
     with _live_lock:
-        _live[proc.pid] = proc
+        _live[proc.pid] = (proc, os.getpid())
     return proc
 
 
@@ -140,7 +140,8 @@ def forget(proc: subprocess.Popen[bytes]) -> None:
 @atexit.register
 def _kill_all() -> None:
     with _live_lock:
-        procs = list(_live.values())
+        # A forked child inherits this table: it must not kill its parent's JVMs at its exit.
+        procs = [p for p, owner in _live.values() if owner == os.getpid()]
         _live.clear()
     for proc in procs:
         signal_group(proc, signal.SIGKILL)

@@ -344,3 +344,42 @@ def test_cluster_ids_are_kraft_uuids() -> None:
     for cid in ids:
         assert len(cid) == 22 and not cid.startswith("-")
         assert len(base64.urlsafe_b64decode(cid + "==")) == 16
+
+
+@pytest.mark.broker
+@pytest.mark.timeout(300)
+def test_jvm_dies_with_a_killed_parent_and_outlives_the_starting_thread(
+        subprocess_env: dict[str, str]) -> None:
+    # The cluster is started from a thread that ends at once: PR_SET_PDEATHSIG watches the
+    # forking *thread*, so the harness forks from a long-lived launcher thread instead.
+    code = textwrap.dedent("""
+        import sys, threading, time
+        from producer.testing import local_kafka
+        box = []
+        def start():
+            cm = local_kafka(source="jars")
+            box.append((cm, cm.__enter__()))
+        t = threading.Thread(target=start)
+        t.start(); t.join()
+        time.sleep(2)  # the starting thread is gone by now
+        print(box[0][1].brokers[0].pid, flush=True)
+        time.sleep(600)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=subprocess_env)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line.strip().isdigit():  # "None": the JVM died with the starting thread
+            proc.kill()
+            pytest.fail(f"no live JVM pid, got {line!r}; stderr:\n"
+                        f"{proc.stderr.read() if proc.stderr else ''}")
+        jvm = int(line)
+        assert pid_alive(jvm)
+        proc.kill()  # SIGKILL: no atexit, no teardown; only the kernel can clean up
+        proc.wait(30)
+        assert wait_until_gone([jvm]) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
