@@ -110,10 +110,16 @@ class Drain:
         return self
 
 
-def producer_goroutines() -> list[gochan.Goroutine]:
+def producer_goroutines(baseline: set[int] | None = None) -> list[gochan.Goroutine]:
+    """The producer's goroutines alive now (ids not in ``baseline``)."""
     return [g for g in gochan.goroutines()
-            if "AsyncProducer" in g.func_name or "SyncProducer" in g.func_name
-            or g.func_name.endswith("_drain")]
+            if ("AsyncProducer" in g.func_name or "SyncProducer" in g.func_name
+                or g.func_name.endswith("_drain"))
+            and (baseline is None or g.id not in baseline)]
+
+
+def goroutine_ids() -> set[int]:
+    return {g.id for g in gochan.goroutines()}
 
 
 def network_threads(baseline: set[int] | None = None) -> list[threading.Thread]:
