@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import importlib
+import json
 import logging
 import os
 import re
@@ -23,7 +25,15 @@ from typing import Any, TypeVar
 
 from . import _proc
 from ._errors import BrokerStartError, KafkaHarnessError, UnsupportedOperationError
-from ._jars import KAFKA_VERSION, ensure_kafka_jars, find_java, log4j_config_text
+from ._jars import (
+    KAFKA_VERSION,
+    cache_root,
+    ensure_kafka_jars,
+    file_lock,
+    find_java,
+    java_version,
+    log4j_config_text,
+)
 
 log = logging.getLogger("producer.testing")
 _T = TypeVar("_T")
@@ -371,7 +381,7 @@ class LocalCluster(KafkaCluster):
 
     def __init__(self, brokers: int = 1, *, overrides: Mapping[str, object] | None = None,
                  kafka_version: str = KAFKA_VERSION, start_timeout: float = 120.0,
-                 jvm_opts: list[str] | None = None) -> None:
+                 jvm_opts: list[str] | None = None, cds: bool | None = None) -> None:
         if brokers < 1:
             raise ValueError("brokers must be >= 1")
         super().__init__([], kafka_version)
@@ -382,6 +392,8 @@ class LocalCluster(KafkaCluster):
             env_opts = os.environ.get("KAFKA_HARNESS_JVM_OPTS")
             jvm_opts = env_opts.split() if env_opts is not None else list(DEFAULT_JVM_OPTS)
         self.jvm_opts = list(jvm_opts)
+        self.cds = os.environ.get("KAFKA_HARNESS_CDS", "1") != "0" if cds is None else cds
+        self._cds_opts: list[str] = []
         self.cluster_id = random_cluster_id()
         self.workdir: Path | None = None
         self.libs: Path | None = None
@@ -442,6 +454,8 @@ class LocalCluster(KafkaCluster):
         t0 = time.monotonic()
         self._java = find_java()
         self.libs = ensure_kafka_jars(self.kafka_version or KAFKA_VERSION)
+        archive = self._cds_archive()
+        self._cds_opts = [f"-XX:SharedArchiveFile={archive}"] if archive else []
         self.workdir = Path(tempfile.mkdtemp(prefix="kafka-harness-"))
         (self.workdir / "log4j2.properties").write_text(log4j_config_text())
         deadline = time.monotonic() + self.start_timeout
@@ -463,6 +477,57 @@ class LocalCluster(KafkaCluster):
                  self.kafka_version, self.size, self.bootstrap_servers,
                  time.monotonic() - t0, self.workdir)
         return self
+
+    def _cds_archive(self) -> Path | None:
+        """A class-data sharing archive of the broker's classes: JVMs start ~2x faster.
+
+        Made once per Kafka version, java and JVM flags by a throwaway broker started with
+        ``-XX:ArchiveClassesAtExit`` (the JVM writes it when it exits cleanly, after SIGTERM).
+        Only for the default JVM flags; ``KAFKA_HARNESS_CDS=0`` turns it off.
+        """
+        if not self.cds or self.jvm_opts != list(DEFAULT_JVM_OPTS) or self.libs is None:
+            return None
+        jars = sorted((p.name, p.stat().st_size) for p in self.libs.glob("*.jar"))
+        key = hashlib.sha256(json.dumps([
+            os.path.realpath(self._java), java_version(self._java), str(self.libs), jars,
+            self.jvm_opts, HEAP_OPTS]).encode()).hexdigest()[:16]
+        archive = cache_root() / "cds" / f"kafka-{self.kafka_version}-{key}.jsa"
+        failed = archive.with_suffix(".failed")
+        if archive.exists():
+            return archive
+        if failed.exists():
+            return None
+        with file_lock(archive.with_suffix(".lock")):
+            if archive.exists() or failed.exists():
+                return archive if archive.exists() else None
+            tmp = archive.with_name(f".{archive.stem}.{os.getpid()}.tmp.jsa")
+            log.info("making a class-data sharing archive of Kafka's classes (once; makes "
+                     "later broker starts faster): %s", archive)
+            t0 = time.monotonic()
+            trainer = LocalCluster(1, kafka_version=self.kafka_version or KAFKA_VERSION,
+                                   start_timeout=self.start_timeout, cds=False,
+                                   jvm_opts=[*self.jvm_opts, f"-XX:ArchiveClassesAtExit={tmp}"])
+            try:
+                trainer.start()
+                proc = trainer.brokers[0].process
+                trainer.close(graceful_timeout=180)
+                rc = proc.returncode if proc is not None else None
+                if rc in (0, 143) and tmp.exists() and tmp.stat().st_size > 1 << 20:
+                    os.replace(tmp, archive)
+                    log.info("class-data sharing archive made in %.1f s",
+                             time.monotonic() - t0)
+                    return archive
+                failed.write_text(f"training broker exited with {rc}; see its log\n")
+                log.warning("could not make a class-data sharing archive (exit code %s); "
+                            "brokers will start without one", rc)
+                return None
+            except KafkaHarnessError as exc:  # the real start will report the cause
+                log.warning("class-data sharing archive not made: %s", exc)
+                return None
+            finally:
+                trainer.close()
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
 
     def _start_attempt(self, deadline: float) -> None:
         assert self.workdir is not None
@@ -491,7 +556,8 @@ class LocalCluster(KafkaCluster):
         procs = []
         for b in self.brokers:
             assert b.workdir is not None
-            cmd = [*self._jvm(_TOOL_JVM_OPTS), "kafka.tools.StorageTool", "format",
+            cmd = [*self._jvm([*_TOOL_JVM_OPTS, *self._cds_opts]), "kafka.tools.StorageTool",
+                   "format",
                    "-t", self.cluster_id, "-c", str(b.workdir / "server.properties")]
             with open(b.workdir / "format.log", "wb") as fh:
                 procs.append((b, _proc.spawn(cmd, cwd=b.workdir, log=fh)))
@@ -513,7 +579,7 @@ class LocalCluster(KafkaCluster):
 
     def _launch(self, b: BrokerNode) -> None:
         assert b.workdir is not None
-        cmd = [*self._jvm([*HEAP_OPTS, *self.jvm_opts]), "kafka.Kafka",
+        cmd = [*self._jvm([*HEAP_OPTS, *self.jvm_opts, *self._cds_opts]), "kafka.Kafka",
                str(b.workdir / "server.properties")]
         with open(b.workdir / "broker.log", "ab") as fh:
             b.process = _proc.spawn(cmd, cwd=b.workdir, log=fh)

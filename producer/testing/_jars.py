@@ -73,6 +73,20 @@ def _has_kafka_jars(libs: Path) -> bool:
     return libs.is_dir() and any(libs.glob("kafka_2.13-*.jar"))
 
 
+_java_versions: dict[str, str] = {}
+
+
+def java_version(java: str) -> str:
+    """The output of ``java -version`` (cached per executable)."""
+    if java not in _java_versions:
+        try:
+            out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise BrokerStartError(f"cannot run {java} -version: {exc}") from exc
+        _java_versions[java] = out.stderr + out.stdout
+    return _java_versions[java]
+
+
 def find_java() -> str:
     """Path of a ``java`` executable (``$JAVA_HOME/bin/java`` first), checked to be 17+."""
     java_home = os.environ.get("JAVA_HOME")
@@ -85,11 +99,8 @@ def find_java() -> str:
             "java not found (no $JAVA_HOME/bin/java, no java on PATH): the local Kafka 4.x "
             "broker needs Java 17+ (e.g. `apt-get install openjdk-17-jre-headless`), or set "
             "KAFKA_BOOTSTRAP_SERVERS to use a running cluster")
-    try:
-        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise BrokerStartError(f"cannot run {java} -version: {exc}") from exc
-    m = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
+    version = java_version(java)
+    m = re.search(r'version "(\d+)(?:\.(\d+))?', version)
     if m:
         major = int(m.group(1))
         if major == 1 and m.group(2):
@@ -112,7 +123,7 @@ def _find_mvn() -> str:
 
 
 @contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
+def file_lock(path: Path) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+b") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -193,7 +204,7 @@ def ensure_kafka_jars(version: str = KAFKA_VERSION) -> Path:
         libs = Path(override).expanduser().resolve()
         if _has_kafka_jars(libs):
             return libs
-        with _file_lock(libs.with_name(f".{libs.name}.lock")):
+        with file_lock(libs.with_name(f".{libs.name}.lock")):
             if not _has_kafka_jars(libs):
                 _fetch(libs, None, version, pom)
         return libs
@@ -209,7 +220,7 @@ def ensure_kafka_jars(version: str = KAFKA_VERSION) -> Path:
 
     if fresh():
         return libs
-    with _file_lock(final.with_name(f".{version}.lock")):
+    with file_lock(final.with_name(f".{version}.lock")):
         if not fresh():  # another process may have fetched it while we waited for the lock
             _fetch(final, "libs", version, pom)
     return libs
