@@ -231,6 +231,18 @@ def _sleep_idle() -> bool:
 
 
 def _watch() -> None:
+    """The watchdog thread. If it ever fails, it says so and the next park starts another."""
+    global _thread
+    try:
+        _watch_loop()
+    except Exception:
+        log.exception("gochan watchdog failed; a new one starts at the next blocking operation")
+        with _lock:
+            if _thread is threading.current_thread():
+                _thread = None
+
+
+def _watch_loop() -> None:
     interval = CHECK_AFTER
     suspect: tuple[Blocked, ...] | None = None
     empty_once = False
