@@ -1,0 +1,40 @@
+"""Test doubles for code that produces: sarama's ``mocks`` package, in Python.
+
+:class:`AsyncProducer` and :class:`SyncProducer` have the real producers' surface
+(so the code under test can take either) and answer each message with the next
+expectation set on them, in order. No broker, no network. Usage::
+
+    from producer import mocks
+
+    p = mocks.SyncProducer().expect_send_message_and_succeed()
+    code_under_test(p)
+    p.close()      # AssertionError if an expectation was not met
+
+Type aliases: ``ValueChecker`` is ``Callable[[bytes | None], object]`` (gets the
+encoded value), ``MessageChecker`` is ``Callable[[ProducerMessage], object]``; a
+checker passes by returning ``None`` or ``True``, and fails by raising or returning
+an exception (or ``False``). ``ErrorReporter`` is ``Callable[[str], object]``, the
+``reporter=`` that receives each test failure instead of an ``AssertionError``
+(Go's ``t.Errorf``): ``pytest.fail``, or a list's ``append``.
+
+Like sarama's ``mocks``, this package has no API-stability promise yet.
+"""
+
+from ._async_producer import AsyncProducer
+from ._common import ErrorReporter, MessageChecker, OutOfExpectationsError, ValueChecker
+from ._sync_producer import SyncProducer
+
+__all__ = [
+    "AsyncProducer",
+    "ErrorReporter",
+    "MessageChecker",
+    "OutOfExpectationsError",
+    "SyncProducer",
+    "ValueChecker",
+]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type):
+        _obj.__module__ = "producer.mocks"
+del _name, _obj
