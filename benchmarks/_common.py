@@ -115,6 +115,10 @@ class Group:
     unit: str
     n: int
     variants: list[Variant]
+    # Single-threaded cases only: interleave in chunks of this many operations
+    # (A B C A B C ... within one repetition), so that every variant meets the same
+    # bursts of noise from the rest of the machine. Runners must be reusable.
+    chunk: int | None = None
 
     def variant(self, name: str) -> Variant:
         for v in self.variants:
@@ -151,12 +155,29 @@ def run_interleaved(
             _measure(v, max(group.n // 10, 1), timeout)
     for rep in range(reps):
         shift = rep % len(variants)
-        for v in variants[shift:] + variants[:shift]:
-            rate = _measure(v, group.n, timeout)
+        order = variants[shift:] + variants[:shift]
+        if group.chunk:
+            rates = _measure_chunked(order, group.n, group.chunk)
+        else:
+            rates = [_measure(v, group.n, timeout) for v in order]
+        for v, rate in zip(order, rates, strict=True):
             v.samples.append(rate)
             progress(
                 f"[{group.name} rep {rep + 1}/{reps}] {v.label:<34} {rate:>14,.0f} {group.unit}"
             )
+
+
+def _measure_chunked(order: list[Variant], n: int, chunk: int) -> list[float]:
+    """ops/s of each variant, run in alternating chunks of ``chunk`` operations."""
+    chunk = max(min(chunk, n), 1)
+    rounds = max(n // chunk, 1)
+    runners = [v.make(chunk) for v in order]
+    totals = [0.0] * len(order)
+    gc.collect()
+    for _ in range(rounds):
+        for i, run in enumerate(runners):
+            totals[i] += run()
+    return [rounds * chunk / t for t in totals]
 
 
 def _cpu_model() -> str:

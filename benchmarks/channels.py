@@ -14,6 +14,7 @@ a barrier; ops/s = items moved, round trips or calls per second):
 - non-blocking select: ``select`` over 4 empty channels with ``default``, against a
   single non-blocking receive (``try_recv`` catching ``WouldBlock``, and
   ``select(ch.recv, default)``) and ``queue.Queue.get_nowait`` catching ``Empty``;
+  single-threaded, so the four alternate in chunks of 5,000 calls within a repetition;
 - fan-in: 4 sender threads each feeding their own ``Chan(64)``, one receiver in a
   blocking ``select`` over the 4, against 4 threads feeding one
   ``queue.Queue(256)`` (the same total buffer);
@@ -272,12 +273,17 @@ def nb_get_nowait(n: int) -> Runner:
     return lambda: time_loop(body)
 
 
+# The single-threaded variants alternate in chunks of this many calls (see Group.chunk).
+NB_CHUNK = 5_000
+
+
 def nbselect_group(n: int) -> Group:
     return Group(
         name="nbselect",
         title="non-blocking receive on empty channels (single thread)",
         unit="calls/s",
         n=n,
+        chunk=NB_CHUNK,
         variants=[
             Variant("select4", "select(4 x ch.recv, default)", nb_select4),
             Variant("try_recv", "ch.try_recv() + except WouldBlock", nb_try_recv),
