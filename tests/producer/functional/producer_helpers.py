@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import gochan
-from gochan import go
+from gochan import go, select
 from producer import AsyncProducer, Config, ProducerError, ProducerMessage
 
 
@@ -136,3 +136,18 @@ def wait_gone(find: Callable[[], list[Any]], timeout: float = 1.0) -> list[Any]:
         time.sleep(0.02)
         left = find()
     return left
+
+
+def warm_up(bootstrap: str, topic: str, partitions: int) -> None:
+    """One message (value ``b"warm-up"``) per partition, each acknowledged, so every
+    partition has its leader before a test checks order: a fresh topic can answer the
+    first requests with a retriable error, and a retry can reorder a partition."""
+    p = AsyncProducer(bootstrap, config(successes=True, partitioner="manual"))
+    try:
+        for part in range(partitions):
+            msg = ProducerMessage(topic, value=b"warm-up", partition=part)
+            p.input().send(msg)
+            index, result = select(p.successes().recv, p.errors().recv, timeout=30)
+            assert (index, result) == (0, msg), result
+    finally:
+        p.close()

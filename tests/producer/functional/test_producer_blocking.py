@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from producer_helpers import Drain, accept_until_stalled, config, consume, rss_kib
+from producer_helpers import Drain, accept_until_stalled, config, consume, rss_kib, warm_up
 
 from gochan import default, select
 from producer import AsyncProducer, ConfigurationError, ProducerMessage
@@ -28,6 +28,7 @@ def stall_count(cbs: int) -> int:
 def test_unread_successes_stall_input_exactly(kafka_cluster: KafkaCluster, new_topic,
                                               cbs: int) -> None:
     topic = new_topic(partitions=1)
+    warm_up(kafka_cluster.bootstrap_servers, topic, 1)
     p = AsyncProducer(kafka_cluster.bootstrap_servers, config(cbs=cbs, successes=True))
     sent: list[ProducerMessage] = []
 
@@ -59,7 +60,7 @@ def test_unread_successes_stall_input_exactly(kafka_cluster: KafkaCluster, new_t
     offsets = [m.offset for m in drain.successes]
     assert offsets == sorted(set(offsets))
 
-    records = consume(kafka_cluster.bootstrap_servers, topic, 1, len(sent))
+    records = consume(kafka_cluster.bootstrap_servers, topic, 1, len(sent) + 1)[1:]
     assert [r.value for r in records] == [m.value for m in sent]
     assert [r.offset for r in records] == offsets
 
@@ -70,6 +71,7 @@ def test_unread_errors_stall_input(kafka_cluster: KafkaCluster, new_topic) -> No
     dispatcher blocks holding the last); then only input()'s buffer takes more."""
     cbs = 16
     topic = new_topic(partitions=1)
+    warm_up(kafka_cluster.bootstrap_servers, topic, 1)
     p = AsyncProducer(kafka_cluster.bootstrap_servers,
                       config(cbs=cbs, max_message_bytes=1000))
     good: list[bytes] = []
@@ -104,7 +106,7 @@ def test_unread_errors_stall_input(kafka_cluster: KafkaCluster, new_topic) -> No
     drain.join()
     assert len(drain.errors) == bad == cbs + 1
     assert all(isinstance(e.err, ConfigurationError) for e in drain.errors)
-    records = consume(kafka_cluster.bootstrap_servers, topic, 1, len(good))
+    records = consume(kafka_cluster.bootstrap_servers, topic, 1, len(good) + 1)[1:]
     assert [r.value for r in records] == good
 
 

@@ -11,7 +11,7 @@ from collections import defaultdict
 from typing import Any
 
 import pytest
-from producer_helpers import Drain, config, consume
+from producer_helpers import Drain, config, consume, warm_up
 
 from gochan import select
 from producer import (
@@ -85,19 +85,6 @@ def test_each_message_exactly_once_in_partition_order(kafka_cluster: KafkaCluste
         r = at[(m.partition, m.offset)]
         assert (r.key, r.value) == (m.key, m.value)
         assert r.headers == [("id", b"%d" % m.metadata)]
-
-
-def warm_up(bootstrap: str, topic: str, partitions: int) -> None:
-    """One message per partition, each acknowledged: every partition has its leader."""
-    p = AsyncProducer(bootstrap, config(successes=True, partitioner="manual"))
-    try:
-        for part in range(partitions):
-            msg = ProducerMessage(topic, value=b"warm-up", partition=part)
-            p.input().send(msg)
-            index, result = select(p.successes().recv, p.errors().recv, timeout=30)
-            assert (index, result) == (0, msg), result
-    finally:
-        p.close()
 
 
 @pytest.mark.xfail(strict=True, reason=(
