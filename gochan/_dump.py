@@ -35,15 +35,16 @@ from ._registry import Blocked, blocked_snapshot
 __all__ = ["describe", "dump", "install_dump_handler", "user_frames", "verify_none"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_DEMOS_DIR = _PACKAGE_DIR + "demos" + os.sep  # user programs that happen to ship with gochan
 _THREADING_FILE = threading.__file__
 _BOOTSTRAP = frozenset({"_bootstrap", "_bootstrap_inner", "run"})
 
 
 def _internal(frame: FrameType) -> bool:
-    """Whether ``frame`` is gochan's own code or a thread's bootstrap in ``threading``."""
+    """Whether ``frame`` is gochan's own code (its demos are not) or a thread's bootstrap."""
     filename = frame.f_code.co_filename
     if filename.startswith(_PACKAGE_DIR):
-        return True
+        return not filename.startswith(_DEMOS_DIR)
     return filename == _THREADING_FILE and frame.f_code.co_name in _BOOTSTRAP
 
 
