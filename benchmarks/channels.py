@@ -521,7 +521,7 @@ def plot(ratios: list[dict[str, Any]], path: Path, title: str) -> None:
     for y, r in zip(ys, ratios, strict=True):
         if r["target"] is not None:
             ax.plot([r["target"]] * 2, [y - 0.42, y + 0.42], color="black", linewidth=2)
-        ax.text(r["ratio"], y, f" {r['ratio']:.2f}", va="center", fontsize=8)
+        ax.text(max(r["ratio"], r["spread"][1]), y, f" {r['ratio']:.2f}", va="center", fontsize=8)
     ax.axvline(1.0, color="gray", linestyle="--", linewidth=0.8)
     ax.set_yticks(ys)
     ax.set_yticklabels(labels, fontsize=8)
