@@ -518,3 +518,30 @@ def test_sync_rejects_non_messages(sync: SyncProducer) -> None:
         sync.send_message("not a message")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         sync.send_messages([ProducerMessage("t", value=b"a"), None])  # type: ignore[list-item]
+
+
+@pytest.mark.timeout(30)
+def test_partitioner_exception_fails_only_that_message(fake: Fake) -> None:
+    class Picky:
+        def __init__(self, topic: str) -> None:
+            pass
+
+        def partition(self, msg: ProducerMessage, n: int) -> int:
+            if msg.key == b"boom":
+                raise ValueError("cannot place this key")
+            return 0
+
+        def requires_consistency(self) -> bool:
+            return True
+
+    p = AsyncProducer(ADDR, fake.config(successes=True, partitioner=Picky))
+    bad = ProducerMessage("t", key=b"boom", value=b"v")
+    good = ProducerMessage("t", key=b"fine", value=b"v", headers={"h": "x", b"k": b"y"})
+    p.input().send(bad)
+    p.input().send(good)
+    p.async_close()
+    successes, errors = drain_both(p)
+    assert successes == [good]
+    assert [e.msg for e in errors] == [bad]
+    assert isinstance(errors[0].err, ValueError)
+    assert fake.client.sent[0]["headers"] == [("h", b"x"), ("k", b"y")]
