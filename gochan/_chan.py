@@ -169,6 +169,7 @@ class Chan(Generic[T]):
             self._sendq.append(Entry(waiter, 0, value, self._lock, self._sendq))
         if not block(waiter, "chan send", (("send", self),), sys._getframe(1), timeout):
             raise TimeoutError("send timed out")
+        waiter.entries.clear()  # the claimer popped the entry: break the cycle for refcounting
         if not waiter.ok:
             raise ClosedChannelError(SEND_ON_CLOSED)
 
@@ -213,6 +214,7 @@ class Chan(Generic[T]):
             self._recvq.append(Entry(waiter, 0, None, self._lock, self._recvq))
         if not block(waiter, "chan receive", (("recv", self),), sys._getframe(1), timeout):
             raise TimeoutError("receive timed out")
+        waiter.entries.clear()
         return waiter.value  # type: ignore[no-any-return]
 
     def recv_ok(self, timeout: float | None = None) -> tuple[T | None, bool]:
@@ -233,6 +235,7 @@ class Chan(Generic[T]):
             self._recvq.append(Entry(waiter, 0, None, self._lock, self._recvq))
         if not block(waiter, "chan receive", (("recv", self),), sys._getframe(1), timeout):
             raise TimeoutError("receive timed out")
+        waiter.entries.clear()
         return waiter.value, waiter.ok
 
     def try_recv(self) -> tuple[T | None, bool]:

@@ -38,8 +38,7 @@ class Blocked:
     then run when the thread resumes.
     """
 
-    __slots__ = ("cases", "frame", "ident", "op", "since", "thread_name", "timeout", "waiter",
-                 "warned")
+    __slots__ = ("cases", "frame", "ident", "op", "since", "timeout", "waiter", "warned")
 
     def __init__(
         self,
@@ -54,10 +53,15 @@ class Blocked:
         self.frame = frame
         self.waiter = waiter
         self.ident = _get_ident()
-        self.thread_name = threading.current_thread().name
         self.since = _monotonic()
         self.timeout = timeout
         self.warned = False
+
+    @property
+    def thread_name(self) -> str:
+        """The parked thread's name, looked up on demand so that parking stays cheap."""
+        thread = threading._active.get(self.ident)  # type: ignore[attr-defined]
+        return thread.name if thread is not None else f"Thread-{self.ident}"
 
 
 # Thread ident -> what that thread is blocked on. Single dict operations are atomic

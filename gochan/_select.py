@@ -38,6 +38,11 @@ _KINDS: dict[Any, int] = {
 
 # Every permutation of up to 4 cases, so the common sizes pick a uniformly random
 # poll order with one random() call.
+_chan_recv = Chan.recv
+_chan_recv_ok = Chan.recv_ok
+_nil_recv = _NilChan.recv
+_nil_recv_ok = _NilChan.recv_ok
+
 _PERMS = [list(itertools.permutations(range(n))) for n in range(5)]
 _random = random.random
 
@@ -85,70 +90,120 @@ def select(*cases: Any, timeout: float | None = None) -> tuple[int, Any]:
     delivered nothing, and no value is lost or duplicated.
     """
     ops: list[tuple[int, Any, int, Any]] = []  # (case index, channel, kind, value)
-    described: list[tuple[str, Any]] = []
+    # Pass 1 and the first half of pass 2, in one sweep: try-lock each channel in case
+    # order and, while holding it, note whether its case looks ready. A thread that
+    # never blocks while holding a lock cannot take part in a deadlock, and a channel
+    # stays locked once looked at, so the notes hold when the last lock is taken. If
+    # a lock is busy (or a channel appears twice) we fall back to the global order.
+    locks: list[Any] = []
+    ready: list[tuple[int, Any, int, Any]] = []
+    trylock = True
     default_index = -1
     kinds = _KINDS
-    for index, case in enumerate(cases):
-        if case is default:
-            if default_index >= 0:
-                raise TypeError("select: multiple defaults")
-            default_index = index
-            continue
-        if type(case) is tuple:
-            if len(case) != 2:
-                raise _case_error(index, case)
-            method, value = case
-            kind = kinds.get(getattr(method, "__func__", None), -1)
-            if kind not in (_SEND, _NIL_SEND):
-                raise _case_error(index, case)
-        else:
-            method, value = case, None
-            kind = kinds.get(getattr(case, "__func__", None), -1)
-            if kind < 0 or kind in (_SEND, _NIL_SEND):
-                raise _case_error(index, case)
-        chan = method.__self__
-        described.append(("send" if kind in (_SEND, _NIL_SEND) else "recv", chan))
-        if kind < _NIL_RECV:
-            ops.append((index, chan, kind, value))
+    has_nil = False
+    index = -1
+    try:
+        for case in cases:
+            index += 1
+            if case is default:
+                if default_index >= 0:
+                    raise TypeError("select: multiple defaults")
+                default_index = index
+                continue
+            if type(case) is tuple:
+                if len(case) != 2:
+                    raise _case_error(index, case)
+                method, value = case
+                kind = kinds.get(getattr(method, "__func__", None), -1)
+                if kind != _SEND and kind != _NIL_SEND:
+                    raise _case_error(index, case)
+            else:
+                try:
+                    func = case.__func__
+                except AttributeError:
+                    raise _case_error(index, case) from None
+                if func is _chan_recv:
+                    kind = _RECV
+                elif func is _chan_recv_ok:
+                    kind = _RECV_OK
+                elif func is _nil_recv or func is _nil_recv_ok:
+                    has_nil = True
+                    continue
+                else:
+                    raise _case_error(index, case)
+                method = case
+                value = None
+            if kind >= _NIL_RECV:
+                has_nil = True
+                continue
+            chan = method.__self__
+            op = (index, chan, kind, value)
+            ops.append(op)
+            if trylock:
+                lock = chan._lock
+                if lock.acquire(False):
+                    locks.append(lock)
+                    if (
+                        (chan._closed or chan._recvq or len(chan._buf) < chan._cap)
+                        if kind == _SEND
+                        else (chan._buf or chan._sendq or chan._closed)
+                    ):
+                        ready.append(op)
+                else:
+                    trylock = False
+    except BaseException:
+        for lock in locks:
+            lock.release()
+        raise
 
-    count = len(ops)
-    if count == 0:
+    if not ops:
         if default_index >= 0:
             return default_index, None
         waiter = Waiter()
-        op = "select (no cases)" if not described else "select"
-        block(waiter, op, tuple(described), sys._getframe(1), timeout)
+        op_name = "select" if has_nil else "select (no cases)"
+        block(waiter, op_name, _describe(cases), sys._getframe(1), timeout)
         raise TimeoutError("select timed out")
 
-    # Pass 1: lock in global order.
-    if count == 1:
-        locks = [ops[0][1]._lock]
-    else:
+    if not trylock:
+        for lock in locks:
+            lock.release()
         chans = sorted({op[1] for op in ops}, key=_by_seq)
         locks = [chan._lock for chan in chans]
-    for lock in locks:
-        lock.acquire()
+        for lock in locks:
+            lock.acquire()
+        ready = [
+            op
+            for op in ops
+            if (
+                (op[1]._closed or op[1]._recvq or len(op[1]._buf) < op[1]._cap)
+                if op[2] == _SEND
+                else (op[1]._buf or op[1]._sendq or op[1]._closed)
+            )
+        ]
     try:
-        # Pass 2: poll in random order.
-        if count <= 4:
-            perms = _PERMS[count]
-            order: Any = perms[int(_random() * len(perms))]
-        else:
-            order = list(range(count))
-            random.shuffle(order)
-        for position in order:
-            index, chan, kind, value = ops[position]
-            if kind == _SEND:
-                if chan._closed:
-                    raise ClosedChannelError(SEND_ON_CLOSED)
-                if chan._send_locked(value):
-                    return index, None
-            else:
-                received = chan._recv_locked()
-                if received is not NOTHING:
-                    return index, ((received, True) if kind == _RECV_OK else received)
-                if chan._closed:
-                    return index, ((None, False) if kind == _RECV_OK else None)
+        # Pass 2: try the cases that looked ready in a uniformly random order (a
+        # queue holding only stale entries is not ready after all).
+        if ready:
+            nready = len(ready)
+            if nready > 1:
+                if nready <= 4:
+                    perms = _PERMS[nready]
+                    perm = perms[int(_random() * len(perms))]
+                    ready = [ready[i] for i in perm]
+                else:
+                    random.shuffle(ready)
+            for index, chan, kind, value in ready:
+                if kind == _SEND:
+                    if chan._closed:
+                        raise ClosedChannelError(SEND_ON_CLOSED)
+                    if chan._send_locked(value):
+                        return index, None
+                else:
+                    received = chan._recv_locked()
+                    if received is not NOTHING:
+                        return index, ((received, True) if kind == _RECV_OK else received)
+                    if chan._closed:
+                        return index, ((None, False) if kind == _RECV_OK else None)
         if default_index >= 0:
             return default_index, None
         if timeout is not None and timeout <= 0:
@@ -159,10 +214,10 @@ def select(*cases: Any, timeout: float | None = None) -> tuple[int, Any]:
             queue = chan._sendq if kind == _SEND else chan._recvq
             queue.append(Entry(waiter, index, value, chan._lock, queue))
     finally:
-        for lock in reversed(locks):
+        for lock in locks:
             lock.release()
 
-    if not block(waiter, "select", tuple(described), sys._getframe(1), timeout):
+    if not block(waiter, "select", _describe(cases), sys._getframe(1), timeout):
         raise TimeoutError("select timed out")
     # Pass 3 (second half): drop the losing entries from their queues.
     unlink(waiter)
@@ -175,6 +230,19 @@ def select(*cases: Any, timeout: float | None = None) -> tuple[int, Any]:
     if kind == _RECV_OK:
         return index, (waiter.value, waiter.ok)
     return index, waiter.value
+
+
+def _describe(cases: tuple[Any, ...]) -> tuple[tuple[str, Any], ...]:
+    """``(kind, channel)`` pairs for the registry; only a select that blocks needs them."""
+    out = []
+    for case in cases:
+        if case is default:
+            continue
+        if type(case) is tuple:
+            out.append(("send", case[0].__self__))
+        else:
+            out.append(("recv", case.__self__))
+    return tuple(out)
 
 
 def _by_seq(chan: Chan[Any]) -> int:

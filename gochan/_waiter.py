@@ -97,9 +97,13 @@ def unlink(waiter: Waiter) -> None:
     Entries a claimer already popped are simply gone; the others would otherwise
     stack up on quiet channels.
     """
-    for entry in waiter.entries:
+    entries = waiter.entries
+    for entry in entries:
         with entry.lock:
             try:
                 entry.queue.remove(entry)
             except ValueError:
                 pass
+    # Waiter and entries reference each other: break the cycle so that refcounting
+    # frees them at once instead of the cyclic GC (which they would otherwise feed).
+    entries.clear()
