@@ -21,8 +21,8 @@ REPO = Path(__file__).resolve().parents[2]
 PRODUCER_DEMOS = {"successes-not-read", "async-close-without-drain"}
 
 
-def demo(name: str, bootstrap: str | None = None) -> subprocess.CompletedProcess[str]:
-    """``python -m gochan.demos NAME`` as a user runs it; the session broker for the producer."""
+def demo(name: str | None, bootstrap: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m gochan.demos [NAME]`` as a user runs it; the session broker for the producer."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
@@ -39,7 +39,7 @@ def demo(name: str, bootstrap: str | None = None) -> subprocess.CompletedProcess
 
 
 def test_list() -> None:
-    out = demo("").stdout
+    out = demo(None).stdout
     assert out.startswith("python -m gochan.demos NAME runs one of:\n")
     listed = re.findall(r"^  (\S+) +(.+)$", out, re.M)
     assert listed == [(name, summary(name)) for name in DEMOS]
