@@ -19,8 +19,8 @@ SyncProducer's one-slot reply channel) is finished right there, without the hop.
 
 Blocking arithmetic (sarama's ``Return.Successes`` stall): if nobody reads
 ``successes()``, its buffer of ``cbs`` fills, the result stage blocks on it (that
-message still holds its window slot), the window fills, the dispatcher blocks on it holding one message, and
-``input()`` fills. ``input().send()`` then blocks after exactly
+message still holds its window slot), the window fills, the dispatcher blocks on
+it holding one message, and ``input()`` fills. ``input().send()`` then blocks after exactly
 ``N = 2 * cbs + W + 1`` accepted messages (769 with the default 256; sarama's is
 "at least 516, up to a few thousand"), with memory flat. An unread ``errors()``
 stalls the same way once ``cbs`` errors are waiting; when the dispatcher itself

@@ -207,9 +207,9 @@ class Config:
         if codec is Compression.ZSTD and self.version < (2, 1):
             raise _error("producer.compression", "zstd requires version >= 2.1")
         if (codec is Compression.GZIP and p.compression_level != COMPRESSION_LEVEL_DEFAULT
-                and not -1 <= p.compression_level <= 9):
+                and not -2 <= p.compression_level <= 9):
             raise _error("producer.compression_level",
-                         f"{p.compression_level} is not a valid gzip level (-1 to 9)")
+                         f"{p.compression_level} is not a valid gzip level (-2 to 9)")
 
     def _warn(self) -> None:
         p = self.producer
@@ -226,7 +226,8 @@ class Config:
             log.warning("producer.flush.bytes or .messages is set without producer.flush."
                         "frequency (sarama: Producer.Flush.Frequency): a partial batch waits "
                         "for close()")
-        if p.timeout * 1000 != int(p.timeout * 1000):
+        millis = p.timeout * 1000
+        if abs(millis - round(millis)) > 1e-6:
             log.warning("producer.timeout (sarama: Producer.Timeout) only supports millisecond "
                         "resolution; nanoseconds will be truncated")
 

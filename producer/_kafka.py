@@ -64,15 +64,40 @@ def new_client(addrs: Sequence[str], config: Config) -> kafka.KafkaProducer:
         KafkaError: no broker answered within ``net.dial_timeout``.
     """
     try:
-        return kafka.KafkaProducer(**client_settings(addrs, config))
+        client = kafka.KafkaProducer(**client_settings(addrs, config))
     except (kerrors.KafkaConfigurationError, AssertionError, ValueError) as exc:
         raise ConfigurationError(f"the Kafka client rejected the settings: {exc}") from exc
-    except kerrors.NoBrokersAvailable as exc:
+    except kerrors.KafkaError as exc:
         raise KafkaError(f"kafka: client has run out of available brokers to talk to "
                          f"({', '.join(addrs)}): {exc}") from exc
-    except kerrors.KafkaTimeoutError as exc:
-        raise KafkaError(f"kafka: client has run out of available brokers to talk to "
-                         f"({', '.join(addrs)}): {exc}") from exc
+    _align_with_sarama(client, config)
+    return client
+
+
+def _align_with_sarama(client: kafka.KafkaProducer, config: Config) -> None:
+    """Two settings kafka-python 3.0 takes but does not apply; set where it reads them.
+
+    Private attributes, hence the exact pin of kafka-python's minor version and the
+    functional tests that check both behaviours on a real broker:
+
+    - Partition muting (sarama v1.48+): at most one batch in flight per partition,
+      so a retried batch cannot land behind a later one. kafka-python only turns it
+      on for idempotence or ``max_in_flight_requests_per_connection=1``; other
+      partitions still share the connection's ``net.max_open_requests``.
+    - ``metadata.allow_auto_topic_creation``: kafka-python builds its cluster
+      metadata without the producer's ``allow_auto_create_topics``, so metadata
+      requests always asked the broker to create unknown topics.
+    """
+    sender = getattr(client, "_sender", None)
+    metadata = getattr(client, "_metadata", None)
+    if sender is None or "guarantee_message_order" not in getattr(sender, "config", {}):
+        raise RuntimeError("this kafka-python version has no partition muting hook; "
+                           "producer needs kafka-python 3.0.x")
+    sender.config["guarantee_message_order"] = True
+    if metadata is None or "allow_auto_create_topics" not in getattr(metadata, "config", {}):
+        raise RuntimeError("this kafka-python version has no auto-creation hook; "
+                           "producer needs kafka-python 3.0.x")
+    metadata.config["allow_auto_create_topics"] = config.metadata.allow_auto_topic_creation
 
 
 def translate_error(exc: BaseException) -> BaseException:

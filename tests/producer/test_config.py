@@ -371,10 +371,6 @@ def test_flush_with_frequency_does_not_warn(caplog: pytest.LogCaptureFixture) ->
     assert not caplog.records
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the millisecond check is done in float "
-                   "(timeout * 1000 != int(timeout * 1000)), so 1.001 s = 1001 ms, a whole "
-                   "number of milliseconds, logs sarama's 'only supports millisecond "
-                   "resolution' warning (1.001 * 1000 == 1000.9999999999999)")
 @pytest.mark.parametrize("timeout", [1.001, 1.003, 1.005])
 def test_whole_millisecond_float_timeout_does_not_warn(
         timeout: float, caplog: pytest.LogCaptureFixture) -> None:

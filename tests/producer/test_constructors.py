@@ -122,10 +122,6 @@ def test_good_addresses(addrs: Any, parsed: list[str]) -> None:
     assert parse_addrs(addrs) == parsed
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: producer/_kafka.py new_client catches "
-                   "kerrors.NoBrokersAvailable, which kafka-python 3.x does not define: when no "
-                   "broker answers, evaluating that except clause raises AttributeError instead "
-                   "of the documented KafkaError")
 @pytest.mark.timeout(60)
 def test_unreachable_broker_is_a_kafka_error() -> None:
     config = Config()

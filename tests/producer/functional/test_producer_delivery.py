@@ -87,13 +87,6 @@ def test_each_message_exactly_once_in_partition_order(kafka_cluster: KafkaCluste
         assert r.headers == [("id", b"%d" % m.metadata)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: retries reorder a partition. kafka-python runs max_in_flight_requests_per_"
-    "connection=net.max_open_requests (5) batches per connection without idempotence; when "
-    "they time out and are retried, later batches can be written before earlier ones, so "
-    "offsets no longer follow send order (sarama v1.48+ allows one batch in flight per "
-    "partition to keep order across retries). Freezing the broker for 2 s under load with "
-    "producer.timeout=1 s and retry.max=10 reproduces it every time"))
 @pytest.mark.timeout(120)
 def test_partition_order_survives_retries(kafka_cluster: KafkaCluster, new_topic) -> None:
     topic = new_topic(partitions=1)
@@ -189,12 +182,6 @@ def test_bad_messages_fail_alone(kafka_cluster: KafkaCluster, new_topic) -> None
         assert r.value.endswith(b"-%d" % r.partition)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: metadata.allow_auto_topic_creation=False has no effect: _kafka.client_settings "
-    "passes allow_auto_create_topics to kafka-python's KafkaProducer, but kafka-python "
-    "3.0.12's KafkaConnectionManager builds its ClusterMetadata without it (its config "
-    "stays True), so the broker (auto.create.topics.enable=true by default) creates the "
-    "unknown topic and the message succeeds at offset 0"))
 @pytest.mark.timeout(60)
 def test_unknown_topic_fails_without_auto_creation(kafka_cluster: KafkaCluster,
                                                    new_topic) -> None:
