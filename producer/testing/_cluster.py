@@ -270,23 +270,33 @@ class KafkaCluster:
     def create_topic(self, name: str, partitions: int = 1, replication_factor: int = 1,
                      configs: Mapping[str, object] | None = None,
                      timeout: float = 60.0) -> None:
-        """Create a topic and wait until every partition has a leader."""
+        """Create a topic and wait until every partition's leader serves it."""
         spec = {name: {"num_partitions": partitions, "replication_factor": replication_factor,
                        "configs": {k: _config_value(v) for k, v in (configs or {}).items()}}}
         deadline = time.monotonic() + timeout
         created = False
+        attempts = 0
         while True:
             try:
                 with self.admin() as admin:
                     if not created:
+                        attempts += 1
                         try:
                             admin.create_topics(spec, timeout_ms=int(timeout * 1000))
                         except Exception as exc:
-                            if type(exc).__name__ != "TopicAlreadyExistsError" or created:
+                            # On a retry it may be our own earlier attempt that got through.
+                            if type(exc).__name__ != "TopicAlreadyExistsError" or attempts == 1:
                                 raise
                         created = True
-                    admin.wait_for_topics([name], timeout_ms=int(
-                        max(1.0, deadline - time.monotonic()) * 1000))
+                    left_ms = int(max(1.0, deadline - time.monotonic()) * 1000)
+                    admin.wait_for_topics([name], timeout_ms=left_ms)
+                    # Metadata can name a leader before that broker serves the partition;
+                    # a ListOffsets answered by every leader means produce works at once.
+                    from kafka import TopicPartition
+
+                    admin.list_partition_offsets(
+                        {TopicPartition(name, p): -1 for p in range(partitions)},
+                        timeout_ms=left_ms)
                     return
             except Exception as exc:
                 if time.monotonic() > deadline or type(exc).__name__ in (

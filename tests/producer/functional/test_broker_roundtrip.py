@@ -27,3 +27,10 @@ def test_topic_is_spread_over_three_partitions(kafka_cluster: KafkaCluster, new_
     assert [p["partition_index"] for p in parts] == [0, 1, 2]
     assert {kafka_cluster.leader_of(topic, p) for p in range(3)} == {
         b.node_id for b in kafka_cluster.brokers}
+
+
+@pytest.mark.timeout(120)
+def test_create_topic_twice_is_an_error(kafka_cluster: KafkaCluster, new_topic) -> None:
+    topic = new_topic(partitions=2)
+    with pytest.raises(Exception, match="TopicAlreadyExists"):
+        kafka_cluster.create_topic(topic, partitions=2)
