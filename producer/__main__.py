@@ -1,4 +1,4 @@
-"""Command line: ``python -m producer {broker,demo} ...``.
+"""Command line tools of the producer package: python -m producer COMMAND.
 
 Each subcommand is a ``_add_<name>(subparsers)`` function that registers its parser and sets
 ``func`` (``args -> exit code``); add a new one to ``_COMMANDS``.
@@ -41,8 +41,10 @@ def _cmd_broker(args: argparse.Namespace) -> int:
         with local_kafka(args.brokers, source="local", shutdown_timeout=10.0,
                          start_timeout=args.start_timeout) as cluster:
             print(f"KAFKA_BOOTSTRAP_SERVERS={cluster.bootstrap_servers}", flush=True)
+            logs = getattr(cluster, "workdir", None)
             print(f"Kafka {cluster.kafka_version} is up ({len(cluster.brokers)} node(s), "
-                  f"{cluster.source}); Ctrl-C or SIGTERM stops it.", file=sys.stderr, flush=True)
+                  f"{cluster.source}{f', logs in {logs}' if logs else ''}); "
+                  "Ctrl-C or SIGTERM stops it.", file=sys.stderr, flush=True)
             while True:
                 time.sleep(0.5)
                 for node in cluster.brokers:
