@@ -6,6 +6,7 @@ import os
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -129,7 +130,9 @@ def test_plugin_import_is_cheap_and_starts_nothing() -> None:
 
 @pytest.mark.broker
 @pytest.mark.timeout(120)
-def test_start_failure_reports_the_log_tail() -> None:
+def test_start_failure_reports_the_log_tail(monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # failed starts keep their logs
     with pytest.raises(BrokerStartError) as info, \
             local_kafka(source="jars", num_partitions="many", start_timeout=60):
         pass
@@ -260,7 +263,9 @@ def _wait_for(cond, timeout: float, what: str) -> None:
 
 @pytest.mark.broker
 @pytest.mark.timeout(120)
-def test_broker_that_dies_at_start_reports_its_log() -> None:
+def test_broker_that_dies_at_start_reports_its_log(monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: Path) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # failed starts keep their logs
     with pytest.raises(BrokerStartError) as info, \
             local_kafka(source="jars", jvm_opts=["-XX:+NoSuchJvmFlag"], start_timeout=60):
         pass
