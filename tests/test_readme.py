@@ -18,7 +18,10 @@ def _runnable(code: str) -> bool:
 
 
 @pytest.mark.parametrize(
-    "code", [b for b in BLOCKS if _runnable(b)], ids=lambda b: b.strip().splitlines()[0][:50])
+    "code",
+    [pytest.param(b, marks=pytest.mark.broker) if "local_kafka" in b else b
+     for b in BLOCKS if _runnable(b)],
+    ids=lambda b: b.strip().splitlines()[0][:50])
 @pytest.mark.timeout(180)
 def test_readme_example_runs(code: str, request: pytest.FixtureRequest,
                              monkeypatch: pytest.MonkeyPatch) -> None:

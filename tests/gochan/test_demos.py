@@ -133,7 +133,9 @@ def _threads() -> set[threading.Thread]:
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("name", DEMOS)
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.broker) if name in PRODUCER_DEMOS else name
+    for name in DEMOS])
 def test_in_process_leaves_nothing_behind(name: str, request: pytest.FixtureRequest,
                                           monkeypatch: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture[str]) -> None:
