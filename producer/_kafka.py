@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
-
-import kafka
-import kafka.errors as kerrors
+from typing import TYPE_CHECKING, Any
 
 from ._config import Compression, Config, RequiredAcks
 from ._errors import BrokerError, ConfigurationError, KafkaError
+
+if TYPE_CHECKING:
+    import kafka
 
 __all__ = ["KafkaError", "client_settings", "new_client", "translate_error"]
 
@@ -63,6 +63,11 @@ def new_client(addrs: Sequence[str], config: Config) -> kafka.KafkaProducer:
         ConfigurationError: kafka-python rejected a setting (e.g. a missing codec).
         KafkaError: no broker answered within ``net.dial_timeout``.
     """
+    # Imported here, not at module level: `import producer` (and so the pytest plugin
+    # every user's test run loads) stays cheap; kafka-python takes ~0.25 s to import.
+    import kafka
+    import kafka.errors as kerrors
+
     try:
         client = kafka.KafkaProducer(**client_settings(addrs, config))
     except (kerrors.KafkaConfigurationError, AssertionError, ValueError) as exc:
@@ -102,6 +107,8 @@ def _align_with_sarama(client: kafka.KafkaProducer, config: Config) -> None:
 
 def translate_error(exc: BaseException) -> BaseException:
     """A kafka-python exception as ours; others pass through."""
+    import kafka.errors as kerrors
+
     if isinstance(exc, kerrors.KafkaError):
         name = type(exc).__name__
         text = str(exc) or getattr(exc, "description", "") or name
