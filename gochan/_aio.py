@@ -33,7 +33,6 @@ on the thread path:
 from __future__ import annotations
 
 import asyncio
-import random
 import sys
 import threading
 import time
@@ -42,17 +41,7 @@ from typing import Any, NoReturn, TypeVar
 
 from ._chan import NOTHING, SEND_ON_CLOSED, Chan
 from ._errors import ClosedChannelError
-from ._select import (
-    _KINDS,
-    _NIL_RECV,
-    _NIL_SEND,
-    _PERMS,
-    _RECV_OK,
-    _SEND,
-    _by_seq,
-    _case_error,
-    default,
-)
+from ._select import _blocked_op, _describe, enqueue, finish, poll
 from ._waiter import Entry, Waiter, unlink
 
 __all__ = [
@@ -74,7 +63,6 @@ _get_running_loop = asyncio.get_running_loop
 _current_task = asyncio.current_task
 _CancelledError = asyncio.CancelledError
 _monotonic = time.monotonic
-_random = random.random
 
 
 class AsyncWaiter(Waiter):
@@ -341,87 +329,16 @@ async def select_async(*cases: Any) -> tuple[int, Any]:
     the cancellation is delivered at the task's next suspension point unless it
     was withdrawn (``asyncio.timeout`` expiring just too late).
     """
-    ops: list[tuple[int, Any, int, Any]] = []  # (case index, channel, kind, value)
-    described: list[tuple[str, Any]] = []
-    default_index = -1
-    kinds = _KINDS
-    for index, case in enumerate(cases):
-        if case is default:
-            if default_index >= 0:
-                raise TypeError("select: multiple defaults")
-            default_index = index
-            continue
-        if type(case) is tuple:
-            if len(case) != 2:
-                raise _case_error(index, case)
-            method, value = case
-            kind = kinds.get(getattr(method, "__func__", None), -1)
-            if kind not in (_SEND, _NIL_SEND):
-                raise _case_error(index, case)
-        else:
-            method, value = case, None
-            kind = kinds.get(getattr(case, "__func__", None), -1)
-            if kind < 0 or kind in (_SEND, _NIL_SEND):
-                raise _case_error(index, case)
-        chan = method.__self__
-        described.append(("send" if kind in (_SEND, _NIL_SEND) else "recv", chan))
-        if kind < _NIL_RECV:
-            ops.append((index, chan, kind, value))
-
-    count = len(ops)
-    if count == 0:
-        if default_index >= 0:
-            return default_index, None
-        await block_forever("select (no cases)" if not described else "select", tuple(described))
-
-    # Pass 1: lock in global order.
-    if count == 1:
-        locks = [ops[0][1]._lock]
-    else:
-        locks = [chan._lock for chan in sorted({op[1] for op in ops}, key=_by_seq)]
-    for lock in locks:
-        lock.acquire()
+    result, ops, locks = poll(cases)
+    if result is not None:
+        return result
+    if not ops:
+        await block_forever(_blocked_op(cases), _describe(cases))
     try:
-        # Pass 2: poll in random order.
-        if count <= 4:
-            perms = _PERMS[count]
-            order: Any = perms[int(_random() * len(perms))]
-        else:
-            order = list(range(count))
-            random.shuffle(order)
-        for position in order:
-            index, chan, kind, value = ops[position]
-            if kind == _SEND:
-                if chan._closed:
-                    raise ClosedChannelError(SEND_ON_CLOSED)
-                if chan._send_locked(value):
-                    return index, None
-            else:
-                received = chan._recv_locked()
-                if received is not NOTHING:
-                    return index, ((received, True) if kind == _RECV_OK else received)
-                if chan._closed:
-                    return index, ((None, False) if kind == _RECV_OK else None)
-        if default_index >= 0:
-            return default_index, None
-        # Pass 3 (first half): one entry per case, one waiter for all.
         waiter = AsyncWaiter(_get_running_loop())
-        for index, chan, kind, value in ops:
-            queue = chan._sendq if kind == _SEND else chan._recvq
-            queue.append(Entry(waiter, index, value, chan._lock, queue))
+        enqueue(waiter, ops)
     finally:
-        for lock in reversed(locks):
+        for lock in locks:
             lock.release()
-
-    await _park(waiter, "select", tuple(described))
-    # Pass 3 (second half): drop the losing entries from their queues.
-    unlink(waiter)
-    index = waiter.index
-    kind = next(op[2] for op in ops if op[0] == index)
-    if kind == _SEND:
-        if not waiter.ok:
-            raise ClosedChannelError(SEND_ON_CLOSED)
-        return index, None
-    if kind == _RECV_OK:
-        return index, (waiter.value, waiter.ok)
-    return index, waiter.value
+    await _park(waiter, "select", _describe(cases))
+    return finish(waiter, ops)

@@ -22,7 +22,7 @@ from ._errors import ClosedChannelError
 from ._registry import block
 from ._waiter import Entry, Waiter, unlink
 
-__all__ = ["default", "select"]
+__all__ = ["default", "enqueue", "finish", "poll", "select"]
 
 _RECV, _RECV_OK, _SEND, _NIL_RECV, _NIL_SEND = range(5)
 
@@ -36,13 +36,13 @@ _KINDS: dict[Any, int] = {
     _NilChan.send: _NIL_SEND,
 }
 
-# Every permutation of up to 4 cases, so the common sizes pick a uniformly random
-# poll order with one random() call.
 _chan_recv = Chan.recv
 _chan_recv_ok = Chan.recv_ok
 _nil_recv = _NilChan.recv
 _nil_recv_ok = _NilChan.recv_ok
 
+# Every permutation of up to 4 cases, so the common sizes pick a uniformly random
+# poll order with one random() call.
 _PERMS = [list(itertools.permutations(range(n))) for n in range(5)]
 _random = random.random
 
@@ -89,18 +89,48 @@ def select(*cases: Any, timeout: float | None = None) -> tuple[int, Any]:
     cases are polled, so the choice is atomic: a send case that did not run
     delivered nothing, and no value is lost or duplicated.
     """
-    ops: list[tuple[int, Any, int, Any]] = []  # (case index, channel, kind, value)
-    # Pass 1 and the first half of pass 2, in one sweep: try-lock each channel in case
-    # order and, while holding it, note whether its case looks ready. A thread that
-    # never blocks while holding a lock cannot take part in a deadlock, and a channel
-    # stays locked once looked at, so the notes hold when the last lock is taken. If
-    # a lock is busy (or a channel appears twice) we fall back to the global order.
+    result, ops, locks = poll(cases)
+    if result is not None:
+        return result
+    if not ops:
+        block(Waiter(), _blocked_op(cases), _describe(cases), sys._getframe(1), timeout)
+        raise TimeoutError("select timed out")
+    try:
+        if timeout is not None and timeout <= 0:
+            raise TimeoutError("select timed out")
+        waiter = Waiter()
+        enqueue(waiter, ops)
+    finally:
+        for lock in locks:
+            lock.release()
+    if not block(waiter, "select", _describe(cases), sys._getframe(1), timeout):
+        raise TimeoutError("select timed out")
+    return finish(waiter, ops)
+
+
+Op = tuple[int, Any, int, Any]  # (case index, channel, kind, value)
+
+
+def poll(cases: tuple[Any, ...]) -> tuple[tuple[int, Any] | None, list[Op], list[Any]]:
+    """Passes 1 and 2: ``(result, ops, locks)``.
+
+    If a case ran (or ``default`` applies), ``result`` is ``(index, received)`` and
+    no lock is held. Otherwise ``result`` is ``None`` and every lock in ``locks`` is
+    still held, for the caller to queue its waiter with :func:`enqueue` and release
+    them; ``ops`` is empty when only ``nilchan`` cases (or none) were given.
+
+    Pass 1 and the first half of pass 2 are one sweep: each channel is try-locked in
+    case order and, while held, its case noted ready or not. A thread that never
+    blocks while holding a lock cannot take part in a deadlock, and a channel stays
+    locked once looked at, so the notes hold when the last lock is taken. If a lock
+    is busy (or a channel appears twice) we fall back to the global order.
+    """
+    ops: list[Op] = []
     locks: list[Any] = []
-    ready: list[tuple[int, Any, int, Any]] = []
+    ready: list[Op] = []
     trylock = True
     default_index = -1
     kinds = _KINDS
-    has_nil = False
     index = -1
     try:
         for case in cases:
@@ -127,14 +157,12 @@ def select(*cases: Any, timeout: float | None = None) -> tuple[int, Any]:
                 elif func is _chan_recv_ok:
                     kind = _RECV_OK
                 elif func is _nil_recv or func is _nil_recv_ok:
-                    has_nil = True
                     continue
                 else:
                     raise _case_error(index, case)
                 method = case
                 value = None
             if kind >= _NIL_RECV:
-                has_nil = True
                 continue
             chan = method.__self__
             op = (index, chan, kind, value)
@@ -143,83 +171,79 @@ def select(*cases: Any, timeout: float | None = None) -> tuple[int, Any]:
                 lock = chan._lock
                 if lock.acquire(False):
                     locks.append(lock)
-                    if (
-                        (chan._closed or chan._recvq or len(chan._buf) < chan._cap)
-                        if kind == _SEND
-                        else (chan._buf or chan._sendq or chan._closed)
-                    ):
+                    if _looks_ready(chan, kind):
                         ready.append(op)
                 else:
                     trylock = False
+        if not trylock:
+            for lock in locks:
+                lock.release()
+            locks = []
+            for chan in sorted({op[1] for op in ops}, key=_by_seq):
+                chan._lock.acquire()
+                locks.append(chan._lock)
+            ready = [op for op in ops if _looks_ready(op[1], op[2])]
+        # Pass 2: try the cases that looked ready in a uniformly random order (a
+        # queue holding only stale entries is not ready after all).
+        nready = len(ready)
+        if nready > 1:
+            if nready <= 4:
+                perms = _PERMS[nready]
+                perm = perms[int(_random() * len(perms))]
+                ready = [ready[i] for i in perm]
+            else:
+                random.shuffle(ready)
+        for index, chan, kind, value in ready:
+            if kind == _SEND:
+                if chan._closed:
+                    raise ClosedChannelError(SEND_ON_CLOSED)
+                if chan._send_locked(value):
+                    return _released((index, None), locks), ops, []
+            else:
+                received = chan._recv_locked()
+                if received is not NOTHING:
+                    result = (received, True) if kind == _RECV_OK else received
+                    return _released((index, result), locks), ops, []
+                if chan._closed:
+                    result = (None, False) if kind == _RECV_OK else None
+                    return _released((index, result), locks), ops, []
+        if default_index >= 0:
+            return _released((default_index, None), locks), ops, []
     except BaseException:
         for lock in locks:
             lock.release()
         raise
+    return None, ops, locks
 
-    if not ops:
-        if default_index >= 0:
-            return default_index, None
-        waiter = Waiter()
-        op_name = "select" if has_nil else "select (no cases)"
-        block(waiter, op_name, _describe(cases), sys._getframe(1), timeout)
-        raise TimeoutError("select timed out")
 
-    if not trylock:
-        for lock in locks:
-            lock.release()
-        chans = sorted({op[1] for op in ops}, key=_by_seq)
-        locks = [chan._lock for chan in chans]
-        for lock in locks:
-            lock.acquire()
-        ready = [
-            op
-            for op in ops
-            if (
-                (op[1]._closed or op[1]._recvq or len(op[1]._buf) < op[1]._cap)
-                if op[2] == _SEND
-                else (op[1]._buf or op[1]._sendq or op[1]._closed)
-            )
-        ]
-    try:
-        # Pass 2: try the cases that looked ready in a uniformly random order (a
-        # queue holding only stale entries is not ready after all).
-        if ready:
-            nready = len(ready)
-            if nready > 1:
-                if nready <= 4:
-                    perms = _PERMS[nready]
-                    perm = perms[int(_random() * len(perms))]
-                    ready = [ready[i] for i in perm]
-                else:
-                    random.shuffle(ready)
-            for index, chan, kind, value in ready:
-                if kind == _SEND:
-                    if chan._closed:
-                        raise ClosedChannelError(SEND_ON_CLOSED)
-                    if chan._send_locked(value):
-                        return index, None
-                else:
-                    received = chan._recv_locked()
-                    if received is not NOTHING:
-                        return index, ((received, True) if kind == _RECV_OK else received)
-                    if chan._closed:
-                        return index, ((None, False) if kind == _RECV_OK else None)
-        if default_index >= 0:
-            return default_index, None
-        if timeout is not None and timeout <= 0:
-            raise TimeoutError("select timed out")
-        # Pass 3 (first half): one entry per case, one waiter for all.
-        waiter = Waiter()
-        for index, chan, kind, value in ops:
-            queue = chan._sendq if kind == _SEND else chan._recvq
-            queue.append(Entry(waiter, index, value, chan._lock, queue))
-    finally:
-        for lock in locks:
-            lock.release()
+def _looks_ready(chan: Chan[Any], kind: int) -> bool:
+    """Requires: chan._lock held."""
+    if kind == _SEND:
+        return bool(chan._closed or chan._recvq or len(chan._buf) < chan._cap)
+    return bool(chan._buf or chan._sendq or chan._closed)
 
-    if not block(waiter, "select", _describe(cases), sys._getframe(1), timeout):
-        raise TimeoutError("select timed out")
-    # Pass 3 (second half): drop the losing entries from their queues.
+
+def _released(result: tuple[int, Any], locks: list[Any]) -> tuple[int, Any]:
+    for lock in locks:
+        lock.release()
+    return result
+
+
+def enqueue(waiter: Waiter, ops: list[Op]) -> None:
+    """Pass 3, first half: one entry per case, all sharing ``waiter``. Requires the locks
+    :func:`poll` left held."""
+    for index, chan, kind, value in ops:
+        queue = chan._sendq if kind == _SEND else chan._recvq
+        queue.append(Entry(waiter, index, value, chan._lock, queue))
+
+
+def finish(waiter: Waiter, ops: list[Op]) -> tuple[int, Any]:
+    """Pass 3, second half, once the waiter was completed: drop the losing entries
+    and return ``(index, received)``.
+
+    Raises:
+        ClosedChannelError: the case that ran was a send woken by ``close``.
+    """
     unlink(waiter)
     index = waiter.index
     kind = next(op[2] for op in ops if op[0] == index)
@@ -230,6 +254,11 @@ def select(*cases: Any, timeout: float | None = None) -> tuple[int, Any]:
     if kind == _RECV_OK:
         return index, (waiter.value, waiter.ok)
     return index, waiter.value
+
+
+def _blocked_op(cases: tuple[Any, ...]) -> str:
+    """Go's state text for a select that can never proceed."""
+    return "select" if any(case is not default for case in cases) else "select (no cases)"
 
 
 def _describe(cases: tuple[Any, ...]) -> tuple[tuple[str, Any], ...]:
