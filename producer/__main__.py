@@ -94,7 +94,31 @@ def _add_demo(sub: _Subparsers) -> None:
     p.set_defaults(func=_cmd_demo)
 
 
-_COMMANDS: list[Callable[[_Subparsers], None]] = [_add_broker, _add_demo]
+def _cmd_perf(args: argparse.Namespace) -> int:
+    from producer._perf import run_perf
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return run_perf(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _add_perf(sub: _Subparsers) -> None:
+    from producer._perf import add_arguments
+
+    p = sub.add_parser("perf", help="measure producer throughput and latency (sarama's "
+                       "kafka-producer-performance)",
+                       description="Produce --message-load messages and print records/sec, "
+                       "MiB/sec and per-message latency percentiles (send to success), like "
+                       "sarama's kafka-producer-performance. Exit status 64 for a usage "
+                       "error, 69 for a runtime failure.")
+    add_arguments(p)
+    p.set_defaults(func=_cmd_perf)
+
+
+_COMMANDS: list[Callable[[_Subparsers], None]] = [_add_broker, _add_demo, _add_perf]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
