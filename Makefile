@@ -25,8 +25,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check gochan producer tests benchmarks
 	$(BIN)/mypy
 
+# Also needs the bench extra (confluent-kafka); peers.py builds its sarama peer with Go if
+# `go` is on PATH (else it skips it). peers.py runs the peers comparison and the scaling sweep.
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/channels.py
+	$(BIN)/python benchmarks/aio.py
+	$(BIN)/python benchmarks/producer.py
+	$(BIN)/python benchmarks/peers.py
 
 broker: $(STAMP)
 	$(BIN)/python -m producer broker
