@@ -32,7 +32,9 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
+
+from gochan import go, nilchan, select
 
 from ._async_producer import AsyncProducer
 from ._config import Compression, Config
@@ -290,24 +292,29 @@ def _run_async(addrs: str, topic: str, config: Config, args: argparse.Namespace,
     failed = threading.Event()
     producer = AsyncProducer(addrs, config)
 
-    def drain_successes() -> None:
+    def drain() -> None:
+        """One reader selecting on both channels until both are closed (as sarama's tool),
+        so it only parks when no result is coming: no stall warning for an idle reader."""
         record = result.latencies.append
-        for msg in producer.successes():
-            now = clock()
-            record(now - msg.metadata)
-            last_ack[0] = now
+        cases: list[Callable[[], tuple[Any, bool]]] = [
+            producer.successes().recv_ok, producer.errors().recv_ok]
+        live = len(cases)
+        while live:
+            i, (item, ok) = select(*cases)
+            if not ok:
+                cases[i] = nilchan.recv_ok  # closed: never ready again
+                live -= 1
+            elif i == 0:
+                now = clock()
+                record(now - item.metadata)
+                last_ack[0] = now
+            else:
+                if result.first_error is None:
+                    result.first_error = str(item)
+                result.failed += 1
+                failed.set()
 
-    def drain_errors() -> None:
-        for perr in producer.errors():
-            if result.first_error is None:
-                result.first_error = str(perr)
-            result.failed += 1
-            failed.set()
-
-    readers = [threading.Thread(target=drain_successes, name="perf-successes", daemon=True),
-               threading.Thread(target=drain_errors, name="perf-errors", daemon=True)]
-    for reader in readers:
-        reader.start()
+    reader = go(drain)
     pacer = _Pacer(args.throughput)
     send = producer.input().send
     partition = args.partition
@@ -324,8 +331,7 @@ def _run_async(addrs: str, topic: str, config: Config, args: argparse.Namespace,
                 msg.metadata = clock()
                 send(msg)
             producer.async_close()
-            for reader in readers:
-                reader.join()
+            reader.join()
     finally:
         producer.async_close()
     result.sent = len(result.latencies)
