@@ -80,11 +80,13 @@ WORKER_TIMEOUT = 600.0
 
 # -- the workers: one measurement each, in its own process; JSON on stdout -------------
 
-def _result(n: int, size: int, elapsed: float, latencies: list[float], failed: int,
+def _result(n: int, size: int, elapsed: float, cpu: float, latencies: list[float], failed: int,
             unit: str = "message") -> dict[str, Any]:
+    """``cpu``: seconds of CPU the whole process (every thread) used while timed."""
     return {"messages": n, "size": size, "succeeded": n - failed, "failed": failed,
             "elapsed_s": elapsed, "msg_per_s": n / elapsed, "mib_per_s": n * size / elapsed / 2**20,
-            "latency_ms": percentiles(latencies), "latency_per": unit}
+            "cpu_us_per_msg": cpu / n * 1e6, "latency_ms": percentiles(latencies),
+            "latency_per": unit}
 
 
 def work_async(bootstrap: str, topic: str, n: int, size: int, warmup: int) -> dict[str, Any]:
@@ -130,15 +132,17 @@ def work_async(bootstrap: str, topic: str, n: int, size: int, warmup: int) -> di
     latencies.clear()
     state["failed"] = 0
     state["target"] = warmup + n
+    cpu0 = time.process_time()
     start = clock()
     for _ in range(n):
         send(ProducerMessage(topic, value=value, metadata=clock()))
     reached.wait()
     elapsed = state["last"] - start
+    cpu = time.process_time() - cpu0
     producer.async_close()
     for reader in readers:
         reader.join()
-    return _result(n, size, elapsed, latencies, state["failed"])
+    return _result(n, size, elapsed, cpu, latencies, state["failed"])
 
 
 def work_sync(bootstrap: str, topic: str, n: int, size: int, warmup: int) -> dict[str, Any]:
@@ -150,6 +154,7 @@ def work_sync(bootstrap: str, topic: str, n: int, size: int, warmup: int) -> dic
     if warmup:
         producer.send_messages([ProducerMessage(topic, value=value) for _ in range(warmup)])
     latencies: list[float] = []
+    cpu0 = time.process_time()
     start = clock()
     for first in range(0, n, SYNC_BATCH):
         msgs = [ProducerMessage(topic, value=value) for _ in range(min(SYNC_BATCH, n - first))]
@@ -157,8 +162,9 @@ def work_sync(bootstrap: str, topic: str, n: int, size: int, warmup: int) -> dic
         producer.send_messages(msgs)
         latencies.append(clock() - sent_at)
     elapsed = clock() - start
+    cpu = time.process_time() - cpu0
     producer.close()
-    return _result(n, size, elapsed, latencies, 0, unit=f"batch of {SYNC_BATCH}")
+    return _result(n, size, elapsed, cpu, latencies, 0, unit=f"batch of {SYNC_BATCH}")
 
 
 def work_kafka_python(bootstrap: str, topic: str, n: int, size: int,
@@ -187,13 +193,15 @@ def work_kafka_python(bootstrap: str, topic: str, n: int, size: int,
         failed[0] += 1
         print(f"error: {exc}", file=sys.stderr)
 
+    cpu0 = time.process_time()
     start = clock()
     for _ in range(n):
         send(topic, value=value).add_callback(done, clock()).add_errback(fail)
     client.flush()
     elapsed = (last[0] or clock()) - start
+    cpu = time.process_time() - cpu0
     client.close()
-    return _result(n, size, elapsed, latencies, failed[0])
+    return _result(n, size, elapsed, cpu, latencies, failed[0])
 
 
 def work_confluent(bootstrap: str, topic: str, n: int, size: int, warmup: int) -> dict[str, Any]:
@@ -223,6 +231,7 @@ def work_confluent(bootstrap: str, topic: str, n: int, size: int, warmup: int) -
         record(now - sent_at)
         last[0] = now
 
+    cpu0 = time.process_time()
     start = clock()
     for _ in range(n):
         while True:
@@ -234,9 +243,10 @@ def work_confluent(bootstrap: str, topic: str, n: int, size: int, warmup: int) -
         poll(0)
     left = client.flush(120)
     elapsed = (last[0] or clock()) - start
+    cpu = time.process_time() - cpu0  # librdkafka's threads included
     if left:
         raise RuntimeError(f"confluent-kafka: {left} messages still queued after flush()")
-    return _result(n, size, elapsed, latencies, failed[0])
+    return _result(n, size, elapsed, cpu, latencies, failed[0])
 
 
 WORKERS: dict[str, Callable[[str, str, int, int, int], dict[str, Any]]] = {
@@ -365,6 +375,7 @@ def run_peers(runner: Runner, peers: list[str], args: argparse.Namespace) -> dic
             "mib_per_s": statistics.median(r["mib_per_s"] for r in runs[peer]),
             "p50_ms": statistics.median(p50),
             "p99_ms": statistics.median(p99),
+            "cpu_us_per_msg": statistics.median(r["cpu_us_per_msg"] for r in runs[peer]),
             "latency_per": runs[peer][0]["latency_per"],
             "rates": rates, "p50s_ms": p50, "p99s_ms": p99,
             "extra": {k: v for k, v in runs[peer][0].items()
@@ -380,15 +391,17 @@ def run_peers(runner: Runner, peers: list[str], args: argparse.Namespace) -> dic
 
 def print_peers(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print(f"\npeers: {args.messages:,} messages x {args.size} B, {args.partitions} partitions, "
-          f"acks=1, median of {args.reps} rep(s); ratios are to {BASE} (median of per-rep ratios)")
+          f"acks=1, median of {args.reps} rep(s); ratios are to {BASE} (median of per-rep ratios); "
+          "CPU: the client process, all its threads (the broker's excluded)")
     print(f"{'peer':16} {'msg/s':>10} {'MiB/s':>7} {'ratio':>7} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'p50 ratio':>9} {'p99 ratio':>9}")
+          f"{'p50 ratio':>9} {'p99 ratio':>9} {'CPU us/msg':>10}")
     for r in rows:
         note = "  (latency per batch of 1000)" if r["latency_per"] != "message" else ""
         print(f"{r['peer']:16} {r['msg_per_s']:10,.0f} {r['mib_per_s']:7.2f} "
               f"{r.get('ratio_vs_async', float('nan')):6.2f}x {r['p50_ms']:8.1f} "
               f"{r['p99_ms']:8.1f} {r.get('p50_ratio_vs_async', float('nan')):8.2f}x "
-              f"{r.get('p99_ratio_vs_async', float('nan')):8.2f}x{note}")
+              f"{r.get('p99_ratio_vs_async', float('nan')):8.2f}x "
+              f"{r['cpu_us_per_msg']:10.1f}{note}")
 
 
 def run_scaling(runner: Runner, args: argparse.Namespace) -> dict[str, Any]:

@@ -24,6 +24,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -42,6 +43,7 @@ type result struct {
 	ElapsedS   float64            `json:"elapsed_s"`
 	MsgPerS    float64            `json:"msg_per_s"`
 	MiBPerS    float64            `json:"mib_per_s"`
+	CPUPerMsg  float64            `json:"cpu_us_per_msg"`
 	LatencyMs  map[string]float64 `json:"latency_ms"`
 	LatencyPer string             `json:"latency_per"`
 }
@@ -60,6 +62,15 @@ func saramaVersion() string {
 		}
 	}
 	return "unknown"
+}
+
+// cpuSeconds: user+system CPU of the whole process (every thread) so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // percentile: the value at rank floor(q*n) of the sorted data (the Python side's rule).
@@ -139,12 +150,14 @@ func main() {
 		}
 	}()
 
+	cpu0 := cpuSeconds()
 	start := time.Now()
 	for range n {
 		input <- &sarama.ProducerMessage{Topic: *topic, Value: value, Metadata: time.Now()}
 	}
 	<-done
 	elapsed := time.Since(start)
+	res.CPUPerMsg = (cpuSeconds() - cpu0) / float64(n) * 1e6
 	if err := producer.Close(); err != nil {
 		fail(69, "failed to close producer: %s", err)
 	}

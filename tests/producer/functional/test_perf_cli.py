@@ -162,6 +162,7 @@ def test_peers_benchmark_quick(kafka_cluster: KafkaCluster, subprocess_env: dict
     assert set(peers) == expected
     for row in peers.values():
         assert row["msg_per_s"] > 0 and row["p50_ms"] > 0 and row["p99_ms"] >= row["p50_ms"]
+        assert row["cpu_us_per_msg"] > 0
     assert peers["AsyncProducer"]["ratio_vs_async"] == 1.0
     assert "AsyncProducer" in out.stdout and "ratio" in out.stdout
     scaling = json.loads((tmp_path / "scaling.json").read_text())
