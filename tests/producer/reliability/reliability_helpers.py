@@ -350,3 +350,9 @@ def paused(cluster: KafkaCluster, node_id: int) -> Any:
         yield
     finally:
         cluster.resume(node_id)
+
+
+def report(name: str, t: Tally, **extra: object) -> None:
+    """One line per scenario, for the summary (``pytest -s | grep RELIABILITY``)."""
+    more = " ".join(f"{k}={v}" for k, v in extra.items())
+    print(f"\nRELIABILITY {name}: {t.row()} {more}".rstrip(), flush=True)
