@@ -252,7 +252,7 @@ class AsyncProducer:
                     f"producer.max_message_bytes (sarama: Producer.MaxMessageBytes): "
                     f"{size} > {self._max_bytes}")
             partition = self._partition(msg, topic)
-            timestamp_ms = None if msg.timestamp is None else int(msg.timestamp * 1000)
+            timestamp_ms = None if msg.timestamp is None else _timestamp_ms(msg.timestamp)
         except Exception as exc:
             self._finish_error(msg, exc)
             return
@@ -424,6 +424,13 @@ class AsyncProducer:
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
         return f"<AsyncProducer {','.join(self._addrs)} {state}>"
+
+
+def _timestamp_ms(timestamp: object) -> int:
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int | float):
+        raise TypeError(f"message timestamp must be seconds since the epoch (a number), "
+                        f"not {type(timestamp).__name__}")
+    return int(timestamp * 1000)
 
 
 def _fill(msg: ProducerMessage, metadata: Any) -> None:

@@ -104,7 +104,15 @@ class SyncProducer:
             raise ProducerErrors(failures)
 
     def close(self) -> None:
-        """Shut down, waiting for messages in flight; always returns ``None``, as sarama's."""
+        """Shut down, waiting for messages in flight; always returns ``None``, as sarama's.
+
+        Raises:
+            RuntimeError: called from one of the producer's own threads (a
+                partitioner or interceptor), where it would deadlock.
+        """
+        if threading.get_ident() in self._producer._own_threads:
+            raise RuntimeError("close() called from the producer's own goroutine (a partitioner "
+                               "or interceptor callback) would deadlock")
         self._producer.async_close()
         self._producer._finished.recv()
 

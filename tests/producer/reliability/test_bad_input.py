@@ -509,20 +509,7 @@ ROWS = [
         RuntimeError, r"close\(\) called from the producer's own goroutine"),
 ]
 
-_SYNC_CLOSE_BUG = (
-    "BUG: SyncProducer.close() called from the producer's own goroutine (a partitioner or "
-    "interceptor) deadlocks: it has no own-thread check (AsyncProducer.close and "
-    "SyncProducer.send_message raise RuntimeError), so the dispatcher blocks in "
-    "_finished.recv() while _shutdown waits for the message the dispatcher holds")
-
-XFAIL = {
-    "msg-timestamp-wrong-type": "BUG: a non-numeric ProducerMessage.timestamp fails with "
-    "ValueError(\"invalid literal for int() with base 10: 'yesterdayyesterday...'\") "
-    "(the str repeated 1000 times by `msg.timestamp * 1000`); the error does not name the "
-    "timestamp",
-    "partitioner-calls-sync-close": _SYNC_CLOSE_BUG,
-    "interceptor-calls-sync-close": _SYNC_CLOSE_BUG,
-}
+XFAIL: dict[str, str] = {}
 
 
 def _with(c: Config, name: str, value: Any) -> Config:
