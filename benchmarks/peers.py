@@ -89,6 +89,12 @@ def _result(n: int, size: int, elapsed: float, cpu: float, latencies: list[float
             "latency_per": unit}
 
 
+def _versions() -> dict[str, Any]:
+    import kafka
+
+    return {"client": "kafka-python", "version": kafka.__version__}
+
+
 def work_async(bootstrap: str, topic: str, n: int, size: int, warmup: int) -> dict[str, Any]:
     import itertools
     import threading
@@ -142,7 +148,7 @@ def work_async(bootstrap: str, topic: str, n: int, size: int, warmup: int) -> di
     producer.async_close()
     for reader in readers:
         reader.join()
-    return _result(n, size, elapsed, cpu, latencies, state["failed"])
+    return _result(n, size, elapsed, cpu, latencies, state["failed"]) | _versions()
 
 
 def work_sync(bootstrap: str, topic: str, n: int, size: int, warmup: int) -> dict[str, Any]:
@@ -164,7 +170,8 @@ def work_sync(bootstrap: str, topic: str, n: int, size: int, warmup: int) -> dic
     elapsed = clock() - start
     cpu = time.process_time() - cpu0
     producer.close()
-    return _result(n, size, elapsed, cpu, latencies, 0, unit=f"batch of {SYNC_BATCH}")
+    return _result(n, size, elapsed, cpu, latencies, 0,
+                   unit=f"batch of {SYNC_BATCH}") | _versions()
 
 
 def work_kafka_python(bootstrap: str, topic: str, n: int, size: int,
@@ -201,7 +208,7 @@ def work_kafka_python(bootstrap: str, topic: str, n: int, size: int,
     elapsed = (last[0] or clock()) - start
     cpu = time.process_time() - cpu0
     client.close()
-    return _result(n, size, elapsed, cpu, latencies, failed[0])
+    return _result(n, size, elapsed, cpu, latencies, failed[0]) | _versions()
 
 
 def work_confluent(bootstrap: str, topic: str, n: int, size: int, warmup: int) -> dict[str, Any]:
@@ -246,7 +253,9 @@ def work_confluent(bootstrap: str, topic: str, n: int, size: int, warmup: int) -
     cpu = time.process_time() - cpu0  # librdkafka's threads included
     if left:
         raise RuntimeError(f"confluent-kafka: {left} messages still queued after flush()")
-    return _result(n, size, elapsed, cpu, latencies, failed[0])
+    return _result(n, size, elapsed, cpu, latencies, failed[0]) | {
+        "client": "confluent-kafka", "version": getattr(confluent_kafka, "__version__", "?"),
+        "librdkafka": confluent_kafka.libversion()[0]}
 
 
 WORKERS: dict[str, Callable[[str, str, int, int, int], dict[str, Any]]] = {
@@ -379,7 +388,7 @@ def run_peers(runner: Runner, peers: list[str], args: argparse.Namespace) -> dic
             "latency_per": runs[peer][0]["latency_per"],
             "rates": rates, "p50s_ms": p50, "p99s_ms": p99,
             "extra": {k: v for k, v in runs[peer][0].items()
-                      if k in ("client", "version", "go_version", "gomaxprocs")},
+                      if k in ("client", "version", "librdkafka", "go_version", "gomaxprocs")},
         }
         if base is not None:
             row["ratio_vs_async"] = median_ratio(rates, [r["msg_per_s"] for r in base])
@@ -477,7 +486,7 @@ def plot_peers(data: dict[str, Any], path: Path) -> None:
         ax1.plot([i] * len(r["rates"]), r["rates"], "k.", ms=4)
         ratio = r.get("ratio_vs_async")
         label = f"{r['msg_per_s']:,.0f}" + (f"\n{ratio:.2f}x" if ratio is not None else "")
-        ax1.annotate(label, (i, r["msg_per_s"]), ha="center", va="bottom", fontsize=8)
+        ax1.annotate(label, (i, max(r["rates"])), ha="center", va="bottom", fontsize=8)
     ax1.set_xticks(list(xs), names, rotation=20)
     ax1.set_ylabel("messages/s (dots: repetitions)")
     ax1.margins(y=0.15)
@@ -535,6 +544,11 @@ def plot_scaling(data: dict[str, Any], path: Path) -> None:
     for ax in (ax1, ax2, ax3):
         ax.grid(True, alpha=0.3)
         ax.legend()
+    w, load = data["workload"], data["load1_during_run"]
+    fig.suptitle(f"acks=1, median of {w['reps']}; size sweep on {w['partitions']} partitions, "
+                 f"{w['budget_mib']:g} MiB or at most {w['max_messages']:,} messages per point; "
+                 f"load {load['min']:.1f}-{load['max']:.1f}, "
+                 f"{data['machine']['cpus_usable']} CPUs", fontsize=10)
     fig.tight_layout()
     _savefig(fig, path)
     plt.close(fig)
