@@ -525,6 +525,7 @@ def _params() -> list[Any]:
     return out
 
 
+@pytest.mark.timeout(10)
 def test_the_table_covers_every_entry_point() -> None:
     assert len(ROWS) >= 25
     kinds = {row.id.split("-", 1)[0] for row in ROWS}
