@@ -52,7 +52,7 @@ from ._errors import (
     ProducerErrors,
     ShuttingDownError,
 )
-from ._kafka import close_client, delivery_timeout, new_client, translate_error
+from ._kafka import close_client, new_client, translate_error
 from ._message import ProducerMessage, encode_bytes
 from ._partitioner import PARTITIONERS, Partitioner
 
@@ -60,6 +60,7 @@ __all__ = ["AsyncProducer", "parse_addrs"]
 
 log = logging.getLogger("producer")
 
+_CLOSE_GRACE = 1.0  # seconds kafka-python's sender gets to stop once nothing is in flight
 _SHUTDOWN: Any = object()  # in-band marker sent on input() by async_close (sarama's shutdown)
 _TOPIC_RE = re.compile(r"[A-Za-z0-9._-]{1,249}")
 
@@ -377,7 +378,10 @@ class AsyncProducer:
         self._dispatcher.join()
         self._results.close()
         self._result_stage.join()
-        close_client(self._client, timeout=delivery_timeout(self._config))
+        # Every accepted message has its result, so kafka-python has nothing left to
+        # deliver; its sender may still wait on requests to frozen brokers, which a
+        # short grace (then a forced close) cuts off instead of a whole delivery timeout.
+        close_client(self._client, timeout=_CLOSE_GRACE)
         self._errors.close()
         self._successes.close()
         self._finished.close()

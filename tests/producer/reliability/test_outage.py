@@ -20,7 +20,7 @@ thread (goroutine or kafka-python network thread) is left. The bound is
 ``3 * delivery_timeout + slack``: a message waits for a window slot for up to one delivery
 timeout (the window of ``max(channel_buffer_size, 1)`` messages handed to kafka-python is
 full of messages that fail only when their own delivery timeout runs out), then its own,
-and kafka-python's ``close`` waits one more (see the xfail below).
+and, before the fix, kafka-python's ``close`` waited one more.
 """
 
 from __future__ import annotations
@@ -298,11 +298,6 @@ def test_close_during_full_outage_idempotent(cluster3: KafkaCluster,
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: close() during an outage of frozen brokers waits one more delivery timeout after "
-    "every message has already failed: close_client() calls KafkaProducer.close("
-    "timeout=delivery_timeout), whose sender thread keeps waiting for its in-flight "
-    "requests to the frozen brokers until the join times out, then force-closes"))
 def test_close_returns_promptly_once_every_message_has_failed(
         cluster3: KafkaCluster, topic3: Callable[..., str]) -> None:
     topic = topic3(PARTITIONS)
