@@ -56,7 +56,7 @@ from ._kafka import close_client, new_client, translate_error
 from ._message import ProducerMessage, encode_bytes
 from ._partitioner import PARTITIONERS, Partitioner
 
-__all__ = ["AsyncProducer", "parse_addrs"]
+__all__ = ["AsyncProducer", "drain_until_finished", "parse_addrs"]
 
 log = logging.getLogger("producer")
 
@@ -402,15 +402,9 @@ class AsyncProducer:
             raise RuntimeError("close() called from the producer's own goroutine (a partitioner "
                                "or interceptor callback) would deadlock; use async_close()")
         self.async_close()
-        drainer: Goroutine | None = None
-        if self._return_successes:
-            drainer = go(_drain, self._successes)
-        collected: list[ProducerError] = []
-        if self._return_errors:
-            collected.extend(self._errors)
-        self._finished.recv()
-        if drainer is not None:
-            drainer.join()
+        collected = drain_until_finished(self._successes if self._return_successes else None,
+                                         self._errors if self._return_errors else None,
+                                         self._finished)
         if collected:
             raise ProducerErrors(collected)
 
@@ -443,6 +437,21 @@ def _fill(msg: ProducerMessage, metadata: Any) -> None:
     msg.offset = metadata.offset
     if msg.timestamp is None and metadata.timestamp is not None and metadata.timestamp > 0:
         msg.timestamp = metadata.timestamp / 1000
+
+
+def drain_until_finished(successes: Chan[Any] | None, errors: Chan[ProducerError] | None,
+                         finished: Chan[None]) -> list[ProducerError]:
+    """The draining half of ``close()``: discard ``successes`` (in a goroutine), collect
+    ``errors`` until closed, and wait for ``finished`` to close. A ``None`` channel is
+    one the config does not return."""
+    drainer: Goroutine | None = None
+    if successes is not None:
+        drainer = go(_drain, successes)
+    collected: list[ProducerError] = list(errors) if errors is not None else []
+    finished.recv()
+    if drainer is not None:
+        drainer.join()
+    return collected
 
 
 def _drain(chan: Chan[Any]) -> None:

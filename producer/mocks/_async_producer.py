@@ -8,6 +8,7 @@ from typing import Any
 
 from gochan import Chan, Goroutine, Once, go
 
+from .._async_producer import drain_until_finished
 from .._config import Config
 from .._errors import ProducerError, ProducerErrors
 from .._message import ProducerMessage
@@ -127,15 +128,9 @@ class AsyncProducer(_MockProducer):
             raise RuntimeError("close() called from the mock producer's own goroutine (a "
                                "checker or partitioner) would deadlock; use async_close()")
         self.async_close()
-        drainer: Goroutine | None = None
-        if self._return_successes:
-            drainer = go(_drain, self._successes)
-        collected: list[ProducerError] = []
-        if self._return_errors:
-            collected.extend(self._errors)
-        self._finished.recv()
-        if drainer is not None:
-            drainer.join()
+        collected = drain_until_finished(self._successes if self._return_successes else None,
+                                         self._errors if self._return_errors else None,
+                                         self._finished)
         self._report.check(in_flight)
         if collected:
             raise ProducerErrors(collected)
@@ -238,7 +233,3 @@ class AsyncProducer(_MockProducer):
             self._errors.send(ProducerError(item if isinstance(item, ProducerMessage) else None,
                                             err))
 
-
-def _drain(chan: Chan[Any]) -> None:
-    for _ in chan:
-        pass
