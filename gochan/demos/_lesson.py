@@ -10,7 +10,7 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +23,7 @@ __all__ = [
     "Progress",
     "broker_origin",
     "indented",
+    "on_fresh_topic",
     "run_in_subprocess",
     "stall_warnings",
 ]
@@ -169,3 +170,23 @@ def broker_origin(source: str) -> str:
         "local": "a local JVM that local_kafka() started for this demo",
         "docker": "a Docker container that local_kafka() started for this demo",
     }.get(source, source)
+
+
+def on_fresh_topic(prefix: str, warn_after: float, lesson: Callable[[str, str], int]) -> int:
+    """Run ``lesson(addrs, topic)`` on a fresh one-partition topic of the local broker
+    (or ``KAFKA_BOOTSTRAP_SERVERS``), with stall warnings after ``warn_after`` seconds."""
+    import uuid
+
+    from producer.testing import local_kafka
+
+    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        print("starting a local Kafka broker (producer.testing.local_kafka)...", flush=True)
+    with local_kafka() as cluster:
+        print(f"broker {cluster.bootstrap_servers}, from {broker_origin(cluster.source)}")
+        topic = f"{prefix}-{uuid.uuid4().hex[:8]}"
+        cluster.create_topic(topic, partitions=1)
+        try:
+            with stall_warnings(warn_after):
+                return lesson(cluster.bootstrap_servers, topic)
+        finally:
+            cluster.delete_topic(topic)

@@ -13,16 +13,13 @@ errors, so unless you need each result, close() is the call you want.
 
 from __future__ import annotations
 
-import os
 import time
-import uuid
 from typing import Any
 
 from gochan import Chan, goroutines, nilchan, select, verify_none
 from producer import AsyncProducer, Config, ProducerMessage
-from producer.testing import local_kafka
 
-from ._lesson import broker_origin, stall_warnings
+from ._lesson import on_fresh_topic
 
 MESSAGES = 500  # fewer than the 769 that would stall input() (see successes-not-read)
 WAIT = 3.0  # how long part 1 waits for the channels to close
@@ -63,17 +60,7 @@ def send_all(p: AsyncProducer, topic: str) -> None:
 
 
 def run() -> int:
-    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        print("starting a local Kafka broker (producer.testing.local_kafka)...", flush=True)
-    with local_kafka() as cluster:
-        print(f"broker {cluster.bootstrap_servers}, from {broker_origin(cluster.source)}")
-        topic = f"demo-async-close-{uuid.uuid4().hex[:8]}"
-        cluster.create_topic(topic, partitions=1)
-        try:
-            with stall_warnings(WARN_AFTER):
-                return _lesson(cluster.bootstrap_servers, topic)
-        finally:
-            cluster.delete_topic(topic)
+    return on_fresh_topic("demo-async-close", WARN_AFTER, _lesson)
 
 
 def _lesson(addrs: str, topic: str) -> int:

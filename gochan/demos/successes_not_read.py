@@ -13,16 +13,13 @@ read successes() (the same select that sends, or a goroutine), or turn them off.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections import deque
 from typing import Any
 
 from gochan import default, select
 from producer import AsyncProducer, Config, ProducerMessage
-from producer.testing import local_kafka
 
-from ._lesson import Progress, broker_origin, stall_warnings
+from ._lesson import Progress, on_fresh_topic
 
 MESSAGES = 2000
 WARN_AFTER = 1.0  # gochan.set_stall_warning(1.0): the default is 5 s
@@ -64,17 +61,7 @@ def select_loop(p: AsyncProducer, msgs: list[ProducerMessage], in_flight: int,
 
 
 def run() -> int:
-    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        print("starting a local Kafka broker (producer.testing.local_kafka)...", flush=True)
-    with local_kafka() as cluster:
-        print(f"broker {cluster.bootstrap_servers}, from {broker_origin(cluster.source)}")
-        topic = f"demo-successes-{uuid.uuid4().hex[:8]}"
-        cluster.create_topic(topic, partitions=1)
-        try:
-            with stall_warnings(WARN_AFTER):
-                return _lesson(cluster.bootstrap_servers, topic)
-        finally:
-            cluster.delete_topic(topic)
+    return on_fresh_topic("demo-successes", WARN_AFTER, _lesson)
 
 
 def _lesson(addrs: str, topic: str) -> int:
