@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -236,6 +236,22 @@ def machine_info(repo: Path | None = None) -> dict[str, Any]:
         status = _git(repo, "status", "--porcelain", "--", "gochan")
         info["gochan_uncommitted"] = status.splitlines() if status else []
     return info
+
+
+def groups_json(groups: Iterable[Group]) -> dict[str, Any]:
+    """Every group's variants, medians and samples, as the results JSON records them."""
+    return {
+        g.name: {
+            "title": g.title,
+            "unit": g.unit,
+            "n": g.n,
+            "variants": {
+                v.name: {"label": v.label, "median": v.median, "samples": v.samples}
+                for v in g.variants
+            },
+        }
+        for g in groups
+    }
 
 
 def write_json(path: Path, data: Any) -> None:

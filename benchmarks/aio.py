@@ -33,7 +33,16 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from _common import Group, Stuck, Variant, machine_info, progress, run_interleaved, write_json
+from _common import (
+    Group,
+    Stuck,
+    Variant,
+    groups_json,
+    machine_info,
+    progress,
+    run_interleaved,
+    write_json,
+)
 
 from gochan import Chan
 
@@ -285,18 +294,7 @@ def main(argv: list[str] | None = None) -> int:
             "event_loop": "asyncio default loop, one asyncio.run per measurement (not timed)",
             "janus": f"janus {version('janus')}",
         },
-        "groups": {
-            g.name: {
-                "title": g.title,
-                "unit": g.unit,
-                "n": g.n,
-                "variants": {
-                    v.name: {"label": v.label, "median": v.median, "samples": v.samples}
-                    for v in g.variants
-                },
-            }
-            for g in groups.values()
-        },
+        "groups": groups_json(groups.values()),
         "ratios": ratios,
         "targets_passed": len(ratios) - len(failed),
         "targets_total": len(ratios),

@@ -39,6 +39,7 @@ from _common import (
     Group,
     Stuck,
     Variant,
+    groups_json,
     machine_info,
     progress,
     run_interleaved,
@@ -613,18 +614,7 @@ def main(argv: list[str] | None = None) -> int:
             "threads": "threading.Thread, started together at a barrier",
             "janus": janus_note(),
         },
-        "groups": {
-            g.name: {
-                "title": g.title,
-                "unit": g.unit,
-                "n": g.n,
-                "variants": {
-                    v.name: {"label": v.label, "median": v.median, "samples": v.samples}
-                    for v in g.variants
-                },
-            }
-            for g in groups.values()
-        },
+        "groups": groups_json(groups.values()),
         "ratios": ratios,
         "targets_passed": len(targets) - len(failed),
         "targets_total": len(targets),
