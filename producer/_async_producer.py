@@ -29,6 +29,13 @@ the next error, so with every message failing ``input().send()`` blocks after
 ``2 * cbs + 1`` accepted messages (513 with the default 256). ``successes()`` and
 ``errors()`` are buffered (sarama's are not) because a Python thread hand-off
 costs ~20 us: with a buffer the reader takes results in bursts.
+
+A backstop makes "every accepted message comes back" independent of kafka-python:
+a message with no result ``producer.timeout + 1`` seconds after its delivery
+timeout (kafka-python's own expiry) is failed by the expiry goroutine with a
+retriable :class:`BrokerError`, and a late result from kafka-python is then
+ignored. It only fires if kafka-python stops expiring batches (as 3.0.x's sender
+does while it cannot reach any broker to ask for an idempotent producer id).
 """
 
 from __future__ import annotations
@@ -52,7 +59,7 @@ from ._errors import (
     ProducerErrors,
     ShuttingDownError,
 )
-from ._kafka import close_client, new_client, translate_error
+from ._kafka import close_client, delivery_timeout, new_client, translate_error
 from ._message import ProducerMessage, encode_bytes
 from ._partitioner import PARTITIONERS, Partitioner
 
@@ -61,6 +68,7 @@ __all__ = ["AsyncProducer", "drain_until_finished", "parse_addrs"]
 log = logging.getLogger("producer")
 
 _CLOSE_GRACE = 1.0  # seconds kafka-python's sender gets to stop once nothing is in flight
+_EXPIRY_PERIOD = 1.0  # seconds between two looks for overdue messages
 _SHUTDOWN: Any = object()  # in-band marker sent on input() by async_close (sarama's shutdown)
 _TOPIC_RE = re.compile(r"[A-Za-z0-9._-]{1,249}")
 
@@ -129,6 +137,17 @@ class _Topics:
         return ids
 
 
+class _Handoff:
+    """A message handed to kafka-python. Whoever pops it from ``AsyncProducer._pending``
+    first (a kafka-python callback or the expiry goroutine) reports its result; one
+    per hand-off, so a message the user sends again is a new entry."""
+
+    __slots__ = ("msg",)
+
+    def __init__(self, msg: ProducerMessage) -> None:
+        self.msg = msg
+
+
 class AsyncProducer:
     """sarama's ``AsyncProducer``: send on :meth:`input`, read :meth:`successes` and
     :meth:`errors`.
@@ -182,9 +201,16 @@ class AsyncProducer:
         self._valid_topics: set[str] = set()
         self._client = new_client(self._addrs, config)
         self._topics = _Topics(self._client, config)
+        # Messages handed to kafka-python -> the monotonic time after which the expiry
+        # goroutine fails them. Plain dict operations are atomic under the GIL, and at
+        # most `window` entries exist.
+        self._pending: dict[_Handoff, float] = {}
+        self._overdue_after = delivery_timeout(config) + config.producer.timeout + 1.0
+        self._stop_expiry: Chan[None] = Chan()
         self._own_threads: set[int] = set()
         self._dispatcher = go(self._dispatch)
         self._result_stage = go(self._collect)
+        self._expiry = go(self._expire_overdue)
 
     # -- the public channels -------------------------------------------------------
 
@@ -258,15 +284,18 @@ class AsyncProducer:
             self._finish_error(msg, exc)
             return
         self._window.send(None)  # blocks while the window is full: our back-pressure
+        handoff = _Handoff(msg)
+        self._pending[handoff] = time.monotonic() + self._overdue_after
         try:
             future = self._client.send(topic, value=value, key=key, headers=headers,
                                        partition=partition, timestamp_ms=timestamp_ms)
         except Exception as exc:
+            del self._pending[handoff]
             self._window.try_recv()
             self._finish_error(msg, translate_error(exc))
             return
-        future.add_callback(self._on_success, msg)
-        future.add_errback(self._on_failure, msg)
+        future.add_callback(self._on_success, handoff)
+        future.add_errback(self._on_failure, handoff)
 
     def _check_topic(self, topic: object) -> None:
         if not isinstance(topic, str):
@@ -295,7 +324,10 @@ class AsyncProducer:
 
     # -- kafka-python's network thread: never blocks ------------------------------
 
-    def _on_success(self, msg: ProducerMessage, metadata: Any) -> None:
+    def _on_success(self, handoff: _Handoff, metadata: Any) -> None:
+        if self._pending.pop(handoff, None) is None:
+            return  # already failed as overdue
+        msg = handoff.msg
         reply = msg._reply
         if reply is None and self._return_successes:
             self._offer((msg, metadata, None))
@@ -307,7 +339,12 @@ class AsyncProducer:
         self._window.try_recv()
         self._inflight.done()
 
-    def _on_failure(self, msg: ProducerMessage, exc: BaseException) -> None:
+    def _on_failure(self, handoff: _Handoff, exc: BaseException) -> None:
+        if self._pending.pop(handoff, None) is None:
+            return  # already failed as overdue
+        self._report_failure(handoff.msg, exc)
+
+    def _report_failure(self, msg: ProducerMessage, exc: BaseException) -> None:
         reply = msg._reply
         if reply is None:
             self._offer((msg, None, exc))
@@ -322,6 +359,27 @@ class AsyncProducer:
         except WouldBlock:  # cannot happen while the window invariant holds
             log.error("producer: results channel full; delivering from a helper goroutine")
             go(self._results.send, result)
+
+    # -- expiry: one goroutine, the backstop for kafka-python's delivery timeout -----
+
+    def _expire_overdue(self) -> None:
+        """Singleton. Fails messages kafka-python has held past their deadline."""
+        stop = self._stop_expiry
+        while True:
+            try:
+                stop.recv(timeout=_EXPIRY_PERIOD)
+                return  # closed by _shutdown
+            except TimeoutError:
+                pass
+            now = time.monotonic()
+            for handoff, deadline in self._pending.copy().items():
+                if deadline <= now and self._pending.pop(handoff, None) is not None:
+                    log.warning("producer: no result from the Kafka client %.1fs after a "
+                                "message was handed to it; failing it", self._overdue_after)
+                    self._report_failure(handoff.msg, BrokerError(
+                        f"kafka: no result from the Kafka client {self._overdue_after:g}s "
+                        f"after the message was handed to it (past its delivery timeout); "
+                        f"it may still have been written", retriable=True))
 
     # -- result stage: one goroutine -----------------------------------------------
 
@@ -374,6 +432,8 @@ class AsyncProducer:
         self._inflight.add(1)  # the marker; the dispatcher's done() matches it
         self._input.send(_SHUTDOWN)
         self._inflight.wait()  # every accepted message has its result: this is the flush
+        self._stop_expiry.close()
+        self._expiry.join()
         self._input.close()
         self._dispatcher.join()
         self._results.close()
@@ -381,7 +441,8 @@ class AsyncProducer:
         # Every accepted message has its result, so kafka-python has nothing left to
         # deliver; its sender may still wait on requests to frozen brokers, which a
         # short grace (then a forced close) cuts off instead of a whole delivery timeout.
-        close_client(self._client, timeout=_CLOSE_GRACE)
+        close_client(self._client, timeout=_CLOSE_GRACE,
+                     stop_within=self._config.producer.timeout + _CLOSE_GRACE)
         self._errors.close()
         self._successes.close()
         self._finished.close()

@@ -80,10 +80,11 @@ def new_client(addrs: Sequence[str], config: Config) -> kafka.KafkaProducer:
 
 
 def _align_with_sarama(client: kafka.KafkaProducer, config: Config) -> None:
-    """Two settings kafka-python 3.0 takes but does not apply; set where it reads them.
+    """Fixes for kafka-python 3.0: two settings it takes but does not apply, and the
+    idempotent producer's reset.
 
     Private attributes, hence the exact pin of kafka-python's minor version and the
-    functional tests that check both behaviours on a real broker:
+    functional tests that check each of them on a real broker:
 
     - Partition muting (sarama v1.48+): at most one batch in flight per partition,
       so a retried batch cannot land behind a later one. kafka-python only turns it
@@ -92,6 +93,8 @@ def _align_with_sarama(client: kafka.KafkaProducer, config: Config) -> None:
     - ``metadata.allow_auto_topic_creation``: kafka-python builds its cluster
       metadata without the producer's ``allow_auto_create_topics``, so metadata
       requests always asked the broker to create unknown topics.
+    - Idempotence: after a producer id reset, request a new id (see
+      :func:`_reinitialise_after_reset`).
     """
     sender = getattr(client, "_sender", None)
     metadata = getattr(client, "_metadata", None)
@@ -103,6 +106,34 @@ def _align_with_sarama(client: kafka.KafkaProducer, config: Config) -> None:
         raise RuntimeError("this kafka-python version has no auto-creation hook; "
                            "producer needs kafka-python 3.0.x")
     metadata.config["allow_auto_create_topics"] = config.metadata.allow_auto_topic_creation
+    manager = getattr(client, "_transaction_manager", None)
+    if manager is not None:
+        _reinitialise_after_reset(manager)
+
+
+def _reinitialise_after_reset(manager: Any) -> None:
+    """Make an idempotent producer ask for a new producer id after a reset.
+
+    kafka-python 3.0.x resets the producer id when a batch it had already sent
+    expires or fails for good, but leaves the manager in READY: ``init_producer_id()``
+    only acts from UNINITIALIZED, so the sender waits for an id nobody requests and
+    stops producing and expiring for good. Java's client (whose logic kafka-python
+    ports) moves to UNINITIALIZED in the same reset; so do we, after kafka-python's own.
+    """
+    from kafka.producer.transaction_manager import TransactionState
+
+    if manager.is_transactional() or not hasattr(manager, "_current_state"):
+        return
+    reset = manager.reset_producer_id
+
+    def reset_and_reinitialise() -> None:
+        reset()
+        with manager._lock:
+            if manager._current_state == TransactionState.READY:
+                log.info("producer: producer id reset; requesting a new one")
+                manager._current_state = TransactionState.UNINITIALIZED
+
+    manager.reset_producer_id = reset_and_reinitialise
 
 
 def translate_error(exc: BaseException) -> BaseException:
@@ -120,14 +151,23 @@ def translate_error(exc: BaseException) -> BaseException:
     return exc
 
 
-def close_client(client: kafka.KafkaProducer, timeout: float) -> None:
-    """Close kafka-python's producer, never raising: its ``close`` can raise and leave
-    its sender running (see the broker notes), so fall back to a forced close."""
+def close_client(client: kafka.KafkaProducer, timeout: float, stop_within: float) -> None:
+    """Close kafka-python's producer, never raising, and wait up to ``stop_within``
+    seconds for its sender thread to end.
+
+    Its ``close`` gives the sender ``timeout`` seconds, then forces it and returns
+    without waiting; a forced sender still finishes the connection attempt it is in
+    (up to a request timeout). Its ``close`` can also raise and leave the sender
+    running (see the broker notes), hence the forced close here too.
+    """
     try:
         client.close(timeout=timeout)
     except Exception as exc:  # any failure must still stop its thread
         log.warning("producer: closing the Kafka client failed (%s); forcing it closed", exc)
-        sender = getattr(client, "_sender", None)
-        if sender is not None:
-            sender.force_close()
-            sender.join(timeout)
+    sender = getattr(client, "_sender", None)
+    if sender is not None and sender.is_alive():
+        sender.force_close()
+        sender.join(stop_within)
+        if sender.is_alive():
+            log.warning("producer: the Kafka client's sender thread did not stop within "
+                        "%gs", stop_within)

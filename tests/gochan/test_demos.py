@@ -84,7 +84,7 @@ def test_async_close_without_drain(kafka_cluster: KafkaCluster) -> None:
     out = demo("async-close-without-drain", kafka_cluster.bootstrap_servers).stdout
     assert ("after 3s: successes() closed: False, errors() closed: False, 256 successes "
             "unread, still running: AsyncProducer._dispatch, AsyncProducer._collect, "
-            "AsyncProducer._shutdown") in out
+            "AsyncProducer._expire_overdue, AsyncProducer._shutdown") in out
     assert "AsyncProducer._shutdown\" [WaitGroup.wait] blocked for" in out
     assert "500 acknowledged, 0 failed; both closed" in out
     assert "verify_none(): every producer goroutine has exited; producer closed: True" in out

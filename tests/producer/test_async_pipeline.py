@@ -467,6 +467,65 @@ def test_interceptors_run_and_their_failures_are_only_logged(
     assert any("interceptor" in r.getMessage() for r in caplog.records)
 
 
+# -- the expiry backstop ---------------------------------------------------------------------
+
+@pytest.mark.timeout(30)
+def test_messages_the_client_never_completes_fail_once_overdue(
+        fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client that holds messages past their deadline (kafka-python 3.0's sender
+    waiting for a producer id it cannot get) does not hang the producer: each message
+    fails once with a retriable BrokerError, its late result is ignored, and the window
+    slot is free again."""
+    monkeypatch.setattr(ap, "_EXPIRY_PERIOD", 0.05)
+    fake.auto = False
+    p = AsyncProducer(ADDR, fake.config(successes=True))
+    p._overdue_after = 0.3
+    held = [ProducerMessage("t", value=b"%d" % i, metadata=i) for i in range(5)]
+    for m in held:
+        p.input().send(m)
+    failed = [p.errors().recv(timeout=10) for _ in held]
+    assert sorted(e.msg.metadata for e in failed) == list(range(5))
+    assert all(isinstance(e.err, BrokerError) and e.err.retriable for e in failed)
+    assert "no result from the Kafka client" in str(failed[0].err)
+    assert fake.client.complete_all() == 5  # late results: ignored
+    fake.client.auto = True
+    later = ProducerMessage("t", value=b"later")
+    p.input().send(later)
+    assert p.successes().recv(timeout=10) is later
+    p.async_close()
+    successes, errors = drain_both(p)
+    assert (successes, errors) == ([], [])
+
+
+@pytest.mark.timeout(30)
+def test_close_is_bounded_when_the_client_never_completes(
+        fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ap, "_EXPIRY_PERIOD", 0.05)
+    fake.auto = False
+    p = AsyncProducer(ADDR, fake.config())
+    p._overdue_after = 0.3
+    for i in range(300):  # more than the window: the rest wait for a slot, then expire
+        p.input().send(ProducerMessage("t", value=b"x", metadata=i))
+    start = time.monotonic()
+    with pytest.raises(ProducerErrors) as info:
+        p.close()
+    assert time.monotonic() - start < 5
+    assert sorted(e.msg.metadata for e in info.value) == list(range(300))
+
+
+@pytest.mark.timeout(30)
+def test_sync_send_message_fails_once_overdue(fake: Fake, monkeypatch: pytest.MonkeyPatch,
+                                              ) -> None:
+    monkeypatch.setattr(ap, "_EXPIRY_PERIOD", 0.05)
+    fake.auto = False
+    producer = SyncProducer(ADDR, fake.config(successes=True))
+    producer._producer._overdue_after = 0.3
+    with pytest.raises(BrokerError, match="no result from the Kafka client"):
+        producer.send_message(ProducerMessage("t", value=b"a"))
+    fake.client.complete_all()
+    producer.close()
+
+
 # -- SyncProducer ----------------------------------------------------------------------------
 
 @pytest.fixture
