@@ -97,7 +97,7 @@ class RandomPartitioner:
         self._random = random.Random()
 
     def partition(self, msg: ProducerMessage, num_partitions: int) -> int:
-        return self._random.randrange(num_partitions)
+        return int(self._random.random() * num_partitions)  # randrange is 3x slower
 
     def requires_consistency(self) -> bool:
         return False

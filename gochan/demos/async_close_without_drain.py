@@ -21,7 +21,7 @@ from producer import AsyncProducer, Config, ProducerMessage
 
 from ._lesson import on_fresh_topic
 
-MESSAGES = 500  # fewer than the 769 that would stall input() (see successes-not-read)
+MESSAGES = 500  # fewer than the 1537 that would stall input() (see successes-not-read)
 WAIT = 3.0  # how long part 1 waits for the channels to close
 WARN_AFTER = 1.0
 

@@ -1,10 +1,10 @@
-"""return_successes=True and nobody reads successes(): the producer stalls after 769 messages.
+"""return_successes=True and nobody reads successes(): the producer stalls after 1537 messages.
 
 With return_successes on, every acknowledged message comes back on successes(). The
 seed's loop sends and polls errors() only, so successes() fills up (cbs messages, cbs
 = channel_buffer_size = 256), the result stage blocks sending one more, the window of
-messages handed to Kafka fills (cbs), the dispatcher blocks holding one, and input()
-fills (cbs): input().send() then blocks after exactly 2*cbs + max(cbs, 1) + 1 = 769
+messages handed to Kafka fills (4*cbs), the dispatcher blocks holding one, and input()
+fills (cbs): input().send() then blocks after exactly 2*cbs + 4*max(cbs, 1) + 1 = 1537
 messages, with memory flat. sarama stalls the same way (the seed's "hangs at message
 608": its count depends on batching). It is not a deadlock, since other threads still
 run, but gochan's stall warning names each blocked operation, the send included. Fix:
@@ -69,7 +69,7 @@ def _lesson(addrs: str, topic: str) -> int:
     config = Config()
     config.producer.return_successes = True
     cbs = config.channel_buffer_size
-    expected = 2 * cbs + max(cbs, 1) + 1
+    expected = 2 * cbs + 4 * max(cbs, 1) + 1
 
     print(f"1. the seed's loop, return_successes=True, successes() never read "
           f"(stall warnings after {WARN_AFTER:g}s):")
@@ -79,8 +79,8 @@ def _lesson(addrs: str, topic: str) -> int:
         stalled_at = seed_loop(p, msgs, progress)
         progress.close()
         print(f"   input().send() blocked after {stalled_at} messages "
-              f"(gave up after {GIVE_UP:g}s): 2*cbs + max(cbs, 1) + 1 = "
-              f"2*{cbs} + {max(cbs, 1)} + 1 = {expected}")
+              f"(gave up after {GIVE_UP:g}s): 2*cbs + 4*max(cbs, 1) + 1 = "
+              f"2*{cbs} + 4*{max(cbs, 1)} + 1 = {expected}")
 
         print("2. the fix, on the same producer: one select that sends and reads successes():")
         progress = Progress("acknowledged", MESSAGES)

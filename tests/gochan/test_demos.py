@@ -72,9 +72,9 @@ def test_successes_not_read(kafka_cluster: KafkaCluster) -> None:
                      r"1\.\ds on <Chan cap=256 len=256 .*>, at gochan/demos/successes_not_read"
                      r"\.py:\d+: p\.input\(\)\.send\(msg", out)
     assert "AsyncProducer._collect\" [chan send] blocked for" in out  # on successes()
-    assert ("input().send() blocked after 769 messages (gave up after 2.5s): "
-            "2*cbs + max(cbs, 1) + 1 = 2*256 + 256 + 1 = 769") in out
-    assert "  sent 769/2000\n" in out  # progress
+    assert ("input().send() blocked after 1537 messages (gave up after 2.5s): "
+            "2*cbs + 4*max(cbs, 1) + 1 = 2*256 + 4*256 + 1 = 1537") in out
+    assert "  sent 1537/2000\n" in out  # progress
     assert "2000 acknowledged, 0 failed; the last one is at offset 1999" in out
     assert "2000 sent, no stall; close() returned: every one acknowledged" in out
 

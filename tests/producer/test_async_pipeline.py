@@ -94,6 +94,14 @@ class FakeClient:
         self.closed = True
 
 
+def _fake_appender(client: FakeClient) -> Callable[..., Future]:
+    def append(topic: str, partition: int, key: Any, value: Any, headers: Any,
+               timestamp_ms: Any) -> Future:
+        return client.send(topic, value=value, key=key, headers=headers, partition=partition,
+                           timestamp_ms=timestamp_ms)
+    return append
+
+
 class Fake:
     """The fixture: builds producers over fake clients and remembers them."""
 
@@ -102,6 +110,7 @@ class Fake:
         self.auto = True
         self.clients: list[FakeClient] = []
         monkeypatch.setattr(ap, "new_client", self._new_client)
+        monkeypatch.setattr(ap, "appender", _fake_appender)
 
     def _new_client(self, addrs: Any, config: Any) -> FakeClient:
         client = FakeClient(self.topics, self.auto)
@@ -155,7 +164,7 @@ def accepted_until_blocked(p: AsyncProducer, make: Callable[[int], Any],
 @pytest.mark.parametrize("cbs", [0, 1, 16, 256])
 def test_unread_successes_block_input_after_2cbs_plus_w_plus_1(fake: Fake, cbs: int) -> None:
     p = AsyncProducer(ADDR, fake.config(cbs, successes=True))
-    expected = 2 * cbs + max(cbs, 1) + 1
+    expected = 2 * cbs + 4 * max(cbs, 1) + 1
     n = accepted_until_blocked(p, lambda i: ProducerMessage("t", value=b"%d" % i))
     assert n == expected
     # still stalled a moment later: nothing moves without a reader
@@ -465,6 +474,54 @@ def test_interceptors_run_and_their_failures_are_only_logged(
     assert calls == [0, 1, 2] and errors == []
     assert [r["value"] for r in fake.client.sent] == [b"tagged:0", b"tagged:1", b"tagged:2"]
     assert any("interceptor" in r.getMessage() for r in caplog.records)
+
+
+# -- successes skip the result stage only when that keeps their order ----------------------
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("seed", range(5))
+def test_successes_keep_send_order_while_the_reader_lags(fake: Fake, seed: int) -> None:
+    """A 'network thread' completes futures in send order, in bursts; the reader pauses
+    at random, so successes() is sometimes full (results then queue in the result stage)
+    and sometimes not (they skip it). Either way they come out in send order."""
+    import random
+
+    rng = random.Random(seed)
+    fake.auto = False
+    p = AsyncProducer(ADDR, fake.config(cbs=8, successes=True))
+    total = 3000
+
+    def network() -> None:
+        while not p.closed:
+            with fake.client.lock:
+                burst = rng.randint(1, 40)
+                batch, fake.client.pending = (fake.client.pending[:burst],
+                                              fake.client.pending[burst:])
+            for future, record in batch:
+                fake.client._complete(future, record)
+            time.sleep(rng.choice([0, 0, 0.0005]))
+
+    got: list[int] = []
+
+    def reader() -> None:
+        for msg in p.successes():
+            got.append(msg.metadata)
+            if rng.random() < 0.02:
+                time.sleep(0.002)
+
+    net = threading.Thread(target=network)
+    net.start()
+    r = go(reader)
+    errs: list[ProducerError] = []
+    errors = go(lambda: errs.extend(p.errors()))
+    for i in range(total):
+        p.input().send(ProducerMessage("t", value=b"v", metadata=i))
+    p.async_close()
+    r.join()
+    errors.join()
+    net.join()
+    assert errs == []
+    assert got == list(range(total))
 
 
 # -- the expiry backstop ---------------------------------------------------------------------

@@ -20,7 +20,7 @@ MIB = 1024
 def stall_count(cbs: int) -> int:
     """``input()`` accepts this many when nobody reads ``successes()``: input's buffer,
     the dispatcher's hand, the window, and successes()'s buffer."""
-    return cbs + 1 + max(cbs, 1) + cbs
+    return cbs + 1 + 4 * max(cbs, 1) + cbs
 
 
 @pytest.mark.timeout(90)
@@ -39,7 +39,7 @@ def test_unread_successes_stall_input_exactly(kafka_cluster: KafkaCluster, new_t
 
     try:
         n = accept_until_stalled(send)
-        assert n == stall_count(cbs) == 3 * cbs + 1
+        assert n == stall_count(cbs) == 6 * cbs + 1
 
         # Stalled, and memory stays flat while it is.
         before = rss_kib()

@@ -54,7 +54,7 @@ def assert_closed(p: AsyncProducer) -> None:
 @pytest.mark.parametrize(("successes", "total"), [(False, 5000), (True, 700)])
 def test_close_returns_after_every_message_is_resolved(kafka_cluster: KafkaCluster, new_topic,
                                                        successes: bool, total: int) -> None:
-    """With successes on and unread, stay below the stall bound (769): close() drains."""
+    """With successes on and unread, stay below the stall bound (1537): close() drains."""
     topic = new_topic(partitions=3)
     bootstrap = kafka_cluster.bootstrap_servers
     threads_before = {t.ident for t in threading.enumerate()}

@@ -18,7 +18,7 @@ Scenario 4, ``close()`` during an outage: it returns within a bound derived from
 config and raises ``ProducerErrors`` holding every undelivered message, and no producer
 thread (goroutine or kafka-python network thread) is left. The bound is
 ``3 * delivery_timeout + slack``: a message waits for a window slot for up to one delivery
-timeout (the window of ``max(channel_buffer_size, 1)`` messages handed to kafka-python is
+timeout (the window of ``4 * max(channel_buffer_size, 1)`` messages handed to kafka-python is
 full of messages that fail only when their own delivery timeout runs out), then its own,
 and, before the fix, kafka-python's ``close`` waited one more. The idempotent producer
 stays within it too: there kafka-python's sender stops expiring batches while no broker
