@@ -228,7 +228,8 @@ class AsyncProducer:
         # most `window` entries exist.
         self._pending: dict[_Handoff, float] = {}
         self._overdue_after = delivery_timeout(config) + config.producer.timeout + 1.0
-        self._stop_expiry: Chan[None] = Chan()
+        # A plain Event, not a channel: a periodic timed wait is not a stall to warn about.
+        self._stop_expiry = threading.Event()
         self._own_threads: set[int] = set()
         self._dispatcher = go(self._dispatch)
         self._result_stage = go(self._collect)
@@ -404,12 +405,7 @@ class AsyncProducer:
     def _expire_overdue(self) -> None:
         """Singleton. Fails messages kafka-python has held past their deadline."""
         stop = self._stop_expiry
-        while True:
-            try:
-                stop.recv(timeout=_EXPIRY_PERIOD)
-                return  # closed by _shutdown
-            except TimeoutError:
-                pass
+        while not stop.wait(_EXPIRY_PERIOD):  # set by _shutdown
             now = time.monotonic()
             for handoff, deadline in self._pending.copy().items():
                 if deadline <= now and self._pending.pop(handoff, None) is not None:
@@ -471,7 +467,7 @@ class AsyncProducer:
         self._inflight.add(1)  # the marker; the dispatcher's done() matches it
         self._input.send(_SHUTDOWN)
         self._inflight.wait()  # every accepted message has its result: this is the flush
-        self._stop_expiry.close()
+        self._stop_expiry.set()
         self._expiry.join()
         self._input.close()
         self._dispatcher.join()

@@ -555,6 +555,25 @@ def test_messages_the_client_never_completes_fail_once_overdue(
 
 
 @pytest.mark.timeout(30)
+def test_the_expiry_goroutine_is_not_reported_as_stalled(
+        fake: Fake, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import gochan
+
+    monkeypatch.setattr(ap, "_EXPIRY_PERIOD", 0.3)
+    previous = gochan.set_stall_warning(0.2)
+    try:
+        with caplog.at_level("WARNING", logger="gochan"):
+            p = AsyncProducer(ADDR, fake.config())
+            time.sleep(1.0)  # idle: the dispatcher and result stage wait, the expiry ticks
+            p.close()
+    finally:
+        gochan.set_stall_warning(previous)
+    stalls = [r.getMessage() for r in caplog.records if r.name == "gochan"]
+    assert any("AsyncProducer._dispatch" in m for m in stalls), stalls  # warnings are on
+    assert not [m for m in stalls if "_expire_overdue" in m]
+
+
+@pytest.mark.timeout(30)
 def test_close_is_bounded_when_the_client_never_completes(
         fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ap, "_EXPIRY_PERIOD", 0.05)
