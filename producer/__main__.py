@@ -45,8 +45,15 @@ def _cmd_broker(args: argparse.Namespace) -> int:
             print(f"Kafka {cluster.kafka_version} is up ({len(cluster.brokers)} node(s), "
                   f"{cluster.source}{f', logs in {logs}' if logs else ''}); "
                   "Ctrl-C or SIGTERM stops it.", file=sys.stderr, flush=True)
-            while True:
-                time.sleep(0.5)
+            # From here on a signal only sets a flag: a KeyboardInterrupt raised at an
+            # arbitrary point of the loop below could land inside Popen.poll() between
+            # taking its waitpid lock and its try/finally, leaving the lock held, and
+            # the cleanup's wait() on that process would then spin to its timeout.
+            stop: list[int] = []
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signum, lambda signum, frame: stop.append(signum))
+            while not stop:
+                time.sleep(0.2)
                 for node in cluster.brokers:
                     proc = getattr(node, "process", None)
                     if proc is not None and proc.poll() is not None:
@@ -56,9 +63,10 @@ def _cmd_broker(args: argparse.Namespace) -> int:
     except KafkaHarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("stopped", file=sys.stderr, flush=True)
-        return 0
+    except KeyboardInterrupt:  # during start-up
+        pass
+    print("stopped", file=sys.stderr, flush=True)
+    return 0
 
 
 def _add_broker(sub: _Subparsers) -> None:

@@ -33,7 +33,8 @@ def _children_jvms(parent: int) -> list[int]:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_broker_command_prints_address_and_stops_cleanly(
         sig: signal.Signals, subprocess_env: dict[str, str]) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "producer", "broker"],
+    # -X faulthandler: if it does not stop, SIGABRT makes it print every thread's stack.
+    proc = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "producer", "broker"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=subprocess_env)
     stderr: list[str] = []
@@ -51,7 +52,14 @@ def test_broker_command_prints_address_and_stops_cleanly(
         assert len(jvms) == 1
 
         proc.send_signal(sig)
-        assert proc.wait(60) == 0, "".join(stderr)
+        try:
+            rc = proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)
+            proc.wait(30)
+            reader.join(5)
+            pytest.fail(f"still running 60 s after {sig.name}; stderr:\n{''.join(stderr)}")
+        assert rc == 0, "".join(stderr)
         assert wait_until_gone(jvms) == []
         assert proc.stdout.read() == ""  # the address was the only line on stdout
     finally:
