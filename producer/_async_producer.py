@@ -354,9 +354,9 @@ class AsyncProducer:
         if self._pending.pop(handoff, None) is None:
             return  # already failed as overdue
         msg = handoff.msg
+        _fill(msg, metadata)
         reply = msg._reply
         if reply is None and self._return_successes:
-            _fill(msg, metadata)
             with self._order_lock:
                 if self._offered == self._collected:  # the stage holds nothing earlier
                     try:
@@ -371,7 +371,6 @@ class AsyncProducer:
                 self._offer((msg, None))
             return
         # Nothing can block: finish here and spare the result stage a hop.
-        _fill(msg, metadata)
         if reply is not None:
             reply.try_send(None)  # a one-slot channel that gets exactly one result
         self._window.try_recv()
