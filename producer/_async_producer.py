@@ -367,7 +367,6 @@ class AsyncProducer:
                         self._window.try_recv()
                         self._inflight.done()
                         return
-                self._offered += 1
                 self._offer((msg, None))
             return
         # Nothing can block: finish here and spare the result stage a hop.
@@ -385,7 +384,6 @@ class AsyncProducer:
         reply = msg._reply
         if reply is None:
             with self._order_lock:
-                self._offered += 1
                 self._offer((msg, exc))
             return
         reply.try_send(translate_error(exc))
@@ -393,6 +391,8 @@ class AsyncProducer:
         self._inflight.done()
 
     def _offer(self, result: tuple[ProducerMessage, BaseException | None]) -> None:
+        """Hand a result to the result stage and count it; call with ``_order_lock`` held."""
+        self._offered += 1
         try:
             self._results.try_send(result)
         except WouldBlock:  # cannot happen while the window invariant holds
