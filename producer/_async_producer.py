@@ -63,7 +63,7 @@ from ._errors import (
     ShuttingDownError,
 )
 from ._kafka import appender, close_client, delivery_timeout, new_client, translate_error
-from ._message import ProducerMessage, encode_bytes
+from ._message import IN_FLIGHT, ProducerMessage, claim_one, encode_bytes, release
 from ._partitioner import PARTITIONERS, Partitioner
 
 __all__ = ["AsyncProducer", "drain_until_finished", "parse_addrs"]
@@ -273,6 +273,11 @@ class AsyncProducer:
                 self._deliver_error(item, TypeError(
                     f"input() takes ProducerMessage objects, not {type(item).__name__}"))
                 continue
+            # In flight from here until its result is delivered (released there); our
+            # SyncProducer claimed its own messages already (they carry a reply).
+            if (item._reply is None or item._owner is not self) and not claim_one(item, self):
+                self._reject_in_flight(item)
+                continue
             if shutting_down:
                 self._deliver_error(item, ShuttingDownError())  # not counted, as in sarama
                 continue
@@ -359,10 +364,11 @@ class AsyncProducer:
         if reply is None and self._return_successes:
             with self._order_lock:
                 if self._offered == self._collected:  # the stage holds nothing earlier
+                    msg._owner = None  # delivered: the user may send it again at once
                     try:
                         self._successes.try_send(msg)  # spares the stage a hop
                     except WouldBlock:
-                        pass  # full: the stage waits for room, holding the slot
+                        msg._owner = self  # full: the stage waits for room, holding the slot
                     else:
                         self._window.try_recv()
                         self._inflight.done()
@@ -372,6 +378,8 @@ class AsyncProducer:
         # Nothing can block: finish here and spare the result stage a hop.
         if reply is not None:
             reply.try_send(None)  # a one-slot channel that gets exactly one result
+        else:
+            msg._owner = None  # only counted: its result is "delivered"
         self._window.try_recv()
         self._inflight.done()
 
@@ -426,6 +434,7 @@ class AsyncProducer:
         successes = self._successes
         for msg, exc in self._results:
             if exc is None:
+                msg._owner = None  # before the send: the reader may send it again at once
                 successes.send(msg)  # filled in by _on_success
             else:
                 self._deliver_error(msg, translate_error(exc))
@@ -441,10 +450,19 @@ class AsyncProducer:
         self._inflight.done()
 
     def _deliver_error(self, msg: Any, err: BaseException) -> None:
-        reply = getattr(msg, "_reply", None) if isinstance(msg, ProducerMessage) else None
-        if reply is not None:
-            reply.send(err)
-            return
+        if isinstance(msg, ProducerMessage):
+            reply = msg._reply
+            if reply is not None:
+                reply.send(err)  # our SyncProducer releases it
+                return
+            release(msg, self)  # before the send: the reader may send it again at once
+        self._send_error(msg, err)
+
+    def _reject_in_flight(self, msg: ProducerMessage) -> None:
+        """Fail a message object that is already in flight, leaving its first send alone."""
+        self._send_error(msg, ValueError(IN_FLIGHT))
+
+    def _send_error(self, msg: Any, err: BaseException) -> None:
         perror = ProducerError(msg if isinstance(msg, ProducerMessage) else None, err)
         if self._return_errors:
             self._errors.send(perror)

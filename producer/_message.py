@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from gochan import Chan
 
-__all__ = ["Bytesish", "ProducerMessage", "encode_bytes"]
+__all__ = ["IN_FLIGHT", "Bytesish", "ProducerMessage", "claim", "claim_one", "encode_bytes",
+           "release"]
 
 Bytesish = bytes | bytearray | memoryview | str
 
@@ -24,10 +27,15 @@ class ProducerMessage:
     After delivery the producer fills in ``partition``, ``offset`` and, when the
     broker assigns it (LogAppendTime), ``timestamp``. The same object comes back
     on ``successes()`` or inside a ``ProducerError`` on ``errors()``.
+
+    One object is one send: from the moment a producer accepts it until its result
+    is delivered it is *in flight*, and sending it again meanwhile is refused
+    (``ValueError`` from ``send_message``/``send_messages``, a ``ProducerError`` on
+    ``errors()`` from ``input()``). Once its result is delivered it may be sent again.
     """
 
-    __slots__ = ("_reply", "headers", "key", "metadata", "offset", "partition", "timestamp",
-                 "topic", "value")
+    __slots__ = ("_owner", "_reply", "headers", "key", "metadata", "offset", "partition",
+                 "timestamp", "topic", "value")
 
     def __init__(
         self,
@@ -49,6 +57,8 @@ class ProducerMessage:
         self.offset = -1
         # The SyncProducer's reply channel (sarama's "expectation"); None otherwise.
         self._reply: Chan[Any] | None = None
+        # The producer holding it in flight (see claim()); None while it is not.
+        self._owner: object = None
 
     def __repr__(self) -> str:
         return (
@@ -56,6 +66,54 @@ class ProducerMessage:
             f"value={_short(self.value)}, partition={self.partition}, offset={self.offset}, "
             f"metadata={self.metadata!r})"
         )
+
+
+# Why a message object is refused while a producer holds it (the cause of the
+# ProducerError for input(), the ValueError's text for send_message/send_messages).
+IN_FLIGHT = ("this ProducerMessage object is already in flight (accepted by a producer, its "
+             "result not yet delivered); build a new ProducerMessage for each send")
+
+# Makes check-and-mark atomic when threads or producers race for one object. Held
+# for a few attribute accesses only.
+_claim_lock = threading.Lock()
+
+
+def claim(msgs: Sequence[ProducerMessage], owner: object, call: str) -> None:
+    """Mark every message in flight for ``owner``, or none of them.
+
+    Raises:
+        ValueError: an object appears twice in ``msgs`` or is already in flight
+            (``call`` names the caller in the message).
+    """
+    with _claim_lock:
+        if len(msgs) > 1:
+            first: dict[int, int] = {}
+            for i, msg in enumerate(msgs):
+                j = first.setdefault(id(msg), i)
+                if j != i:
+                    raise ValueError(
+                        f"{call}: the same ProducerMessage object is at positions {j} and {i} "
+                        "of the batch; build a new ProducerMessage for each send")
+        for msg in msgs:
+            if msg._owner is not None:
+                raise ValueError(f"{call}: {IN_FLIGHT}")
+        for msg in msgs:
+            msg._owner = owner
+
+
+def claim_one(msg: ProducerMessage, owner: object) -> bool:
+    """Mark ``msg`` in flight for ``owner``; ``False`` if someone else holds it."""
+    with _claim_lock:
+        if msg._owner is None:
+            msg._owner = owner
+            return True
+        return False
+
+
+def release(msg: ProducerMessage, owner: object) -> None:
+    """End ``owner``'s hold on ``msg`` (nothing if another owner holds it)."""
+    if msg._owner is owner:
+        msg._owner = None
 
 
 def _short(value: object) -> str:

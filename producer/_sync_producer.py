@@ -16,7 +16,7 @@ from gochan import Chan, ClosedChannelError
 from ._async_producer import AsyncProducer
 from ._config import Config
 from ._errors import ClosedProducerError, ConfigurationError, ProducerError, ProducerErrors
-from ._message import ProducerMessage
+from ._message import ProducerMessage, claim
 
 __all__ = ["SyncProducer"]
 
@@ -27,7 +27,9 @@ class SyncProducer:
     The config must have both ``producer.return_errors`` and
     ``producer.return_successes`` set (sarama's rule); with ``config=None`` the
     defaults are used with successes turned on, as ``NewSyncProducer(addrs, nil)``
-    does. Thread-safe; do not send the same message object from two threads at once.
+    does. Thread-safe. One message object is one send: an object that is already in
+    flight (in this or any producer), or twice in one batch, is refused with a
+    ``ValueError`` before anything is sent.
     """
 
     def __init__(self, addrs: str | Sequence[str], config: Config | None = None) -> None:
@@ -47,25 +49,28 @@ class SyncProducer:
         self._lock = threading.Lock()
         self._closed = False
 
-    def _submit(self, msg: ProducerMessage) -> Chan[Any]:
-        if not isinstance(msg, ProducerMessage):
-            raise TypeError(f"send_message() takes a ProducerMessage, not {type(msg).__name__}")
+    def _claim(self, msgs: list[ProducerMessage], call: str) -> None:
+        """Check the caller and mark ``msgs`` in flight (released by :meth:`_outcome`)."""
         if threading.get_ident() in self._producer._own_threads:
-            raise RuntimeError("send_message() called from the producer's own goroutine (a "
+            raise RuntimeError(f"{call} called from the producer's own goroutine (a "
                                "partitioner or interceptor callback) would deadlock")
+        claim(msgs, self._producer, call)
+
+    def _submit(self, msg: ProducerMessage) -> Chan[Any]:
+        """Send a claimed message with its reply channel."""
         reply: Chan[Any] = Chan(1)
         msg._reply = reply
         try:
             self._producer.input().send(msg)
         except ClosedChannelError:
-            msg._reply = None
+            _release(msg)
             raise ClosedProducerError("kafka: tried to use a producer that was closed") from None
         return reply
 
     @staticmethod
     def _outcome(msg: ProducerMessage, reply: Chan[Any]) -> BaseException | None:
         result = reply.recv()
-        msg._reply = None
+        _release(msg)
         return result if isinstance(result, BaseException) else None
 
     def send_message(self, msg: ProducerMessage) -> tuple[int, int]:
@@ -73,8 +78,12 @@ class SyncProducer:
 
         Raises:
             the cause of the failure itself (not wrapped in a ``ProducerError``), as
-            sarama returns it; ``ClosedProducerError`` after :meth:`close`.
+            sarama returns it; ``ClosedProducerError`` after :meth:`close`;
+            ``ValueError`` at once when ``msg`` is already in flight.
         """
+        if not isinstance(msg, ProducerMessage):
+            raise TypeError(f"send_message() takes a ProducerMessage, not {type(msg).__name__}")
+        self._claim([msg], "send_message()")
         err = self._outcome(msg, self._submit(msg))
         if err is not None:
             raise err
@@ -88,13 +97,25 @@ class SyncProducer:
         Raises:
             ProducerErrors: one :class:`ProducerError` per failed message (the
                 others were delivered: partial success is normal).
+            ValueError: before anything is sent, when one object appears twice in
+                ``msgs`` or is already in flight.
         """
         msgs = list(msgs)
         for msg in msgs:
             if not isinstance(msg, ProducerMessage):
                 raise TypeError(
                     f"send_messages() takes ProducerMessages, not {type(msg).__name__}")
-        replies = [self._submit(msg) for msg in msgs]
+        self._claim(msgs, "send_messages()")
+        replies: list[Chan[Any]] = []
+        try:
+            for msg in msgs:
+                replies.append(self._submit(msg))
+        except ClosedProducerError:
+            for msg in msgs[len(replies) + 1:]:  # the failed one released itself
+                _release(msg)
+            for msg, reply in zip(msgs, replies, strict=False):
+                self._outcome(msg, reply)  # sent: their results come (close() drains)
+            raise
         failures = []
         for msg, reply in zip(msgs, replies, strict=True):
             err = self._outcome(msg, reply)
@@ -124,3 +145,10 @@ class SyncProducer:
 
     def __repr__(self) -> str:
         return repr(self._producer).replace("AsyncProducer", "SyncProducer", 1)
+
+
+def _release(msg: ProducerMessage) -> None:
+    """End the SyncProducer's hold on ``msg``: reply first, then owner (claim sets them
+    in the other order, so a message with a reply always has an owner)."""
+    msg._reply = None
+    msg._owner = None

@@ -11,7 +11,7 @@ from gochan import Chan, Goroutine, Once, go
 from .._async_producer import drain_until_finished
 from .._config import Config
 from .._errors import ProducerError, ProducerErrors
-from .._message import ProducerMessage
+from .._message import IN_FLIGHT, ProducerMessage, claim_one, release
 from ._common import (
     ErrorReporter,
     MessageChecker,
@@ -49,7 +49,9 @@ class AsyncProducer(_MockProducer):
     A message with no expectation left is a test failure and fails with
     :class:`OutOfExpectationsError` (sarama's mock drops it; a caller waiting for
     its result would hang). Every message thus comes back exactly once, as from the
-    real producer. The three channels are buffered to ``channel_buffer_size``, as
+    real producer. A message object that is already in flight (in this or another
+    producer) fails on ``errors()`` with the real producer's ``ValueError`` cause and
+    consumes no expectation. The three channels are buffered to ``channel_buffer_size``, as
     in sarama's mock. Interceptors are not run (nor are they by sarama's mock).
 
     Test failures go to ``reporter`` (a callable taking the message, like Go's
@@ -214,6 +216,9 @@ class AsyncProducer(_MockProducer):
             self._report.add(f"{_describe(err)}: {item!r}")
             self._fail(item, err)
             return
+        if not claim_one(item, self):  # as the real producer: no expectation consumed
+            self._send_error(item, ValueError(IN_FLIGHT))
+            return
         taken = self._take()
         if taken is None:
             self._report.add("No more expectations set on this mock producer to handle the "
@@ -225,10 +230,17 @@ class AsyncProducer(_MockProducer):
             self._report.add(problem)
         if failure is not None:
             self._fail(item, failure)
-        elif self._return_successes:
-            self._successes.send(item)
+        else:
+            release(item, self)  # before the send: the reader may send it again at once
+            if self._return_successes:
+                self._successes.send(item)
 
     def _fail(self, item: object, err: BaseException) -> None:
+        if isinstance(item, ProducerMessage):
+            release(item, self)
+        self._send_error(item, err)
+
+    def _send_error(self, item: object, err: BaseException) -> None:
         if self._return_errors:
             self._errors.send(ProducerError(item if isinstance(item, ProducerMessage) else None,
                                             err))

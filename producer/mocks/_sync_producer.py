@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from .._config import Config
 from .._errors import ClosedProducerError
-from .._message import ProducerMessage
+from .._message import ProducerMessage, claim, release
 from ._common import (
     ErrorReporter,
     MessageChecker,
@@ -62,9 +62,17 @@ class SyncProducer(_MockProducer):
                 checker's error or why the real producer would fail the message.
             ClosedProducerError: after :meth:`close`.
             TypeError: ``msg`` is not a :class:`ProducerMessage`.
+            ValueError: ``msg`` is already in flight (the real producer's message).
         """
         if not isinstance(msg, ProducerMessage):
             raise TypeError(f"send_message() takes a ProducerMessage, not {type(msg).__name__}")
+        claim([msg], self, "send_message()")  # in flight until it returns, as the real one
+        try:
+            return self._send_one(msg)
+        finally:
+            release(msg, self)
+
+    def _send_one(self, msg: ProducerMessage) -> tuple[int, int]:
         with self._send_lock:
             self._check_open()
             taken = self._take()
@@ -95,12 +103,22 @@ class SyncProducer(_MockProducer):
             BaseException: the first failed message's error.
             ClosedProducerError: after :meth:`close`.
             TypeError: an item is not a :class:`ProducerMessage`.
+            ValueError: before anything is handled, an object appears twice in
+                ``msgs`` or is already in flight (the real producer's messages).
         """
         msgs = list(msgs)
         for msg in msgs:
             if not isinstance(msg, ProducerMessage):
                 raise TypeError(
                     f"send_messages() takes ProducerMessages, not {type(msg).__name__}")
+        claim(msgs, self, "send_messages()")
+        try:
+            self._send_batch(msgs)
+        finally:
+            for msg in msgs:
+                release(msg, self)
+
+    def _send_batch(self, msgs: list[ProducerMessage]) -> None:
         with self._send_lock:
             self._check_open()
             taken = self._take(len(msgs))

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from gochan import ClosedChannelError, go, goroutines
+from gochan import Chan, ClosedChannelError, go, goroutines
 from producer import (
     PARTITIONERS,
     BrokerError,
@@ -753,6 +753,73 @@ def test_sync_is_thread_safe() -> None:
         w.join(timeout=10)
     assert sorted(offset for _, offset in results) == list(range(1, n + 1))
     s.close()
+
+
+# -- one object, one send (issue 14, item 1): the real producer's words ------------------------
+
+IN_FLIGHT = ("this ProducerMessage object is already in flight (accepted by a producer, its "
+             "result not yet delivered); build a new ProducerMessage for each send")
+
+
+def test_sync_send_messages_with_one_object_twice_raises_before_handling_any() -> None:
+    s = mocks.SyncProducer().expect_send_message_and_succeed()
+    for _ in range(3):
+        s.expect_send_message_and_succeed()
+    msg = message()
+    with pytest.raises(ValueError) as info:
+        s.send_messages([msg] * 3)
+    assert str(info.value) == (
+        "send_messages(): the same ProducerMessage object is at positions 0 and 1 of the "
+        "batch; build a new ProducerMessage for each send")
+    assert msg.offset == -1  # nothing handled, no expectation consumed
+    s.send_messages([msg, message(), message()])
+    assert s.send_message(msg) == (msg.partition, 4)  # released: it may be sent again
+    s.close()
+
+
+def test_sync_send_of_an_object_in_flight_raises_the_real_producers_error() -> None:
+    s = mocks.SyncProducer()
+    msg = message()
+    inner: list[BaseException] = []
+
+    def resend(m: ProducerMessage) -> None:
+        try:
+            s.send_message(m)  # from the checker: m is in flight in this very call
+        except ValueError as exc:
+            inner.append(exc)
+
+    s.expect_send_message_with_message_checker_and_succeed(resend)
+    s.send_message(msg)
+    assert [str(e) for e in inner] == [f"send_message(): {IN_FLIGHT}"]
+    s.close()
+
+
+def test_async_input_of_an_object_in_flight_fails_it_and_consumes_no_expectation() -> None:
+    holder = mocks.AsyncProducer(config(successes=True))
+    other = mocks.AsyncProducer(config(successes=True))
+    entered, release = Chan[None](), Chan[None]()
+
+    def hold(m: ProducerMessage) -> None:
+        entered.send(None)
+        release.recv()
+
+    holder.expect_input_with_message_checker_and_succeed(hold)
+    other.expect_input_and_succeed()
+    msg, fresh = message(), message()
+    holder.input().send(msg)
+    entered.recv()  # msg is in flight in holder
+    other.input().send(msg)
+    err = other.errors().recv()
+    assert err.msg is msg and isinstance(err.err, ValueError) and str(err.err) == IN_FLIGHT
+    other.input().send(fresh)  # the expectation is still there
+    assert other.successes().recv() is fresh
+    release.send(None)
+    assert holder.successes().recv() is msg
+    other.expect_input_and_succeed()
+    other.input().send(msg)  # delivered: it may be sent again
+    assert other.successes().recv() is msg
+    holder.close()
+    other.close()
 
 
 # -- the package ------------------------------------------------------------------------------
