@@ -11,8 +11,12 @@ from ._config import (
     ProducerConfig,
     RequiredAcks,
     RetryConfig,
+    SASLConfig,
+    SASLMechanism,
+    TLSConfig,
 )
 from ._errors import (
+    AuthenticationError,
     BrokerError,
     ClosedProducerError,
     ConfigurationError,
@@ -41,6 +45,7 @@ ErrShuttingDown = ShuttingDownError
 __all__ = [
     "PARTITIONERS",
     "AsyncProducer",
+    "AuthenticationError",
     "BrokerError",
     "ClosedProducerError",
     "Compression",
@@ -67,8 +72,11 @@ __all__ = [
     "RequiredAcks",
     "RetryConfig",
     "RoundRobinPartitioner",
+    "SASLConfig",
+    "SASLMechanism",
     "ShuttingDownError",
     "SyncProducer",
+    "TLSConfig",
 ]
 
 for _name in __all__:

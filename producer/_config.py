@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 import logging
 import re
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
@@ -31,6 +32,9 @@ __all__ = [
     "ProducerConfig",
     "RequiredAcks",
     "RetryConfig",
+    "SASLConfig",
+    "SASLMechanism",
+    "TLSConfig",
 ]
 
 log = logging.getLogger("producer")
@@ -96,6 +100,48 @@ class ProducerConfig:
     interceptors: list[Any] = field(default_factory=list)
 
 
+class SASLMechanism(str, enum.Enum):
+    """sarama's ``SASLMechanism`` values this producer supports."""
+
+    PLAIN = "PLAIN"
+    SCRAM_SHA_256 = "SCRAM-SHA-256"
+    SCRAM_SHA_512 = "SCRAM-SHA-512"
+    OAUTHBEARER = "OAUTHBEARER"
+
+
+@dataclass
+class TLSConfig:
+    """``Net.TLS``: encrypt the connections to the brokers.
+
+    ``config`` is the :class:`ssl.SSLContext` to use (sarama's ``*tls.Config``); ``None``
+    means ``ssl.create_default_context()``: the system's CAs, host names checked.
+    """
+
+    enable: bool = False
+    config: ssl.SSLContext | None = None
+
+
+@dataclass
+class SASLConfig:
+    """``Net.SASL``: authenticate each connection.
+
+    ``user``/``password`` for PLAIN and SCRAM; ``token_provider`` for OAUTHBEARER: a
+    callable returning the access token (a ``str``), called on every authentication,
+    that is for each new connection and each re-authentication the broker asks for
+    before the previous token expires (sarama's ``AccessTokenProvider.Token``); cache
+    inside it if fetching a token is expensive. ``handshake`` must stay True: the
+    Kafka client always sends the SaslHandshake request. The password is left out of
+    ``repr()``.
+    """
+
+    enable: bool = False
+    mechanism: SASLMechanism | str = SASLMechanism.PLAIN
+    user: str = ""
+    password: str = field(default="", repr=False)
+    token_provider: Callable[[], str] | None = None
+    handshake: bool = True
+
+
 @dataclass
 class NetConfig:
     """``Net``: connections to the brokers."""
@@ -105,6 +151,8 @@ class NetConfig:
     read_timeout: float = 30.0
     write_timeout: float = 30.0
     keep_alive: float = 0.0
+    tls: TLSConfig = field(default_factory=TLSConfig)
+    sasl: SASLConfig = field(default_factory=SASLConfig)
 
 
 @dataclass
@@ -179,6 +227,7 @@ class Config:
                          f"must be one of {sorted(PARTITIONERS)} or a callable, "
                          f"not {p.partitioner!r}")
         self._validate_compression()
+        self._validate_security()
         if p.idempotent:
             if self.version < (0, 11):
                 raise _error("producer.idempotent", "requires version >= 0.11")
@@ -211,7 +260,46 @@ class Config:
             raise _error("producer.compression_level",
                          f"{p.compression_level} is not a valid gzip level (-2 to 9)")
 
+    def _validate_security(self) -> None:
+        """sarama's ``Net.SASL`` rules (``Net.TLS`` has none beyond its types)."""
+        sasl = self.net.sasl
+        if not sasl.enable:
+            return
+        try:
+            mechanism = SASLMechanism(sasl.mechanism)
+        except ValueError:
+            extra = (" (GSSAPI/Kerberos and AWS_MSK_IAM are not supported)"
+                     if str(sasl.mechanism).upper() in ("GSSAPI", "AWS_MSK_IAM") else "")
+            raise _error("net.sasl.mechanism",
+                         f"must be one of {[m.value for m in SASLMechanism]}, "
+                         f"not {sasl.mechanism!r}{extra}") from None
+        if mechanism is SASLMechanism.OAUTHBEARER:
+            if sasl.token_provider is None:
+                raise _error("net.sasl.token_provider",
+                             "must be set (a callable returning a token) when "
+                             "net.sasl.mechanism is OAUTHBEARER")
+        else:
+            if not sasl.user:
+                raise _error("net.sasl.user", "must not be empty when SASL is enabled")
+            if not sasl.password:
+                raise _error("net.sasl.password", "must not be empty when SASL is enabled")
+        if not sasl.handshake:
+            raise _error("net.sasl.handshake",
+                         "must be True: the Kafka client always sends SaslHandshake "
+                         "(brokers since 0.10 require it)")
+
     def _warn(self) -> None:
+        n = self.net
+        if not n.tls.enable and n.tls.config is not None:
+            log.warning("net.tls (sarama: Net.TLS) is disabled but a non-None "
+                        "net.tls.config was provided")
+        if not n.sasl.enable:
+            if n.sasl.user:
+                log.warning("net.sasl (sarama: Net.SASL) is disabled but a non-empty "
+                            "username was provided")
+            if n.sasl.password:
+                log.warning("net.sasl (sarama: Net.SASL) is disabled but a non-empty "
+                            "password was provided")
         p = self.producer
         if p.required_acks > 1:
             log.warning("producer.required_acks > 1 (sarama: Producer.RequiredAcks) is deprecated "
@@ -238,6 +326,7 @@ _SARAMA_NAMES = {
     "producer.return_errors": "Producer.Return.Errors",
     "client_id": "ClientID",
 }
+_SARAMA_SEGMENTS = {"tls": "TLS", "sasl": "SASL"}
 
 
 def sarama_name(name: str) -> str:
@@ -245,7 +334,8 @@ def sarama_name(name: str) -> str:
     ``Producer.Retry.Max``."""
     if name in _SARAMA_NAMES:
         return _SARAMA_NAMES[name]
-    return ".".join("".join(part.title() for part in seg.split("_")) for seg in name.split("."))
+    return ".".join(_SARAMA_SEGMENTS.get(seg) or "".join(part.title() for part in seg.split("_"))
+                    for seg in name.split("."))
 
 
 def _error(name: str, what: str) -> ConfigurationError:
@@ -268,7 +358,7 @@ def _check_types(obj: Any, prefix: str) -> None:
             _check_types(value, name + ".")
             continue
         if name in ("producer.partitioner", "producer.retry.backoff_func",
-                    "producer.compression", "producer.interceptors"):
+                    "producer.compression", "producer.interceptors", "net.sasl.mechanism"):
             continue
         if isinstance(default, bool):
             ok = isinstance(value, bool)
@@ -289,6 +379,17 @@ def _check_types(obj: Any, prefix: str) -> None:
             continue
         if not ok:
             raise _error(name, f"must be {want}, not {type(value).__name__} {value!r}")
+    if (prefix == "net.tls." and obj.config is not None
+            and not isinstance(obj.config, ssl.SSLContext)):
+        raise _error("net.tls.config",
+                     f"must be an ssl.SSLContext or None, not {type(obj.config).__name__}")
+    if prefix == "net.sasl.":
+        if not isinstance(obj.mechanism, str):
+            raise _error("net.sasl.mechanism",
+                         f"must be a str, not {type(obj.mechanism).__name__}")
+        if obj.token_provider is not None and not callable(obj.token_provider):
+            raise _error("net.sasl.token_provider", "must be a callable returning a token, "
+                         f"or None, not {type(obj.token_provider).__name__}")
     if prefix == "producer.":
         p = obj
         if not (isinstance(p.partitioner, str) or callable(p.partitioner)):

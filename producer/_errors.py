@@ -8,6 +8,7 @@
      ├── InvalidPartitionError      sarama's ErrInvalidPartition: partitioner chose a bad index
      ├── InvalidTopicError          a topic name Kafka rejects
      ├── ClosedProducerError        a call on a producer that is closed
+     ├── AuthenticationError        TLS or SASL refused while connecting: cause and fix
      └── BrokerError                an error reported by Kafka for a message (``.retriable``)
 """
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from ._message import ProducerMessage
 
 __all__ = [
+    "AuthenticationError",
     "BrokerError",
     "ClosedProducerError",
     "ConfigurationError",
@@ -65,6 +67,16 @@ class InvalidTopicError(KafkaError, ValueError):
 
 class ClosedProducerError(KafkaError):
     """A call on a producer that has been closed."""
+
+
+class AuthenticationError(KafkaError):
+    """A connection's TLS or SASL failed (Java's ``AuthenticationException``, sarama's
+    ``ErrSASLAuthenticationFailed`` and TLS dial errors): wrong credentials, a
+    mechanism or protocol the broker does not speak, an untrusted certificate.
+
+    Raised by the producer constructors; the message names the cause and the
+    setting to change, never a password or token.
+    """
 
 
 class BrokerError(KafkaError):

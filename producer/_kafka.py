@@ -11,8 +11,11 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._config import Compression, Config, RequiredAcks
-from ._errors import BrokerError, ConfigurationError, KafkaError
+from ._config import Compression, Config, RequiredAcks, SASLMechanism
+from ._errors import AuthenticationError, BrokerError, ConfigurationError, KafkaError
+from ._preflight import check_security, default_ssl_context
+from ._redact import install as install_redaction
+from ._redact import register as register_secret
 
 if TYPE_CHECKING:
     import kafka
@@ -53,7 +56,64 @@ def client_settings(addrs: Sequence[str], config: Config) -> dict[str, Any]:
         "max_block_ms": int(p.timeout * 1000),
         "bootstrap_timeout_ms": int(config.net.dial_timeout * 1000),
     }
+    settings.update(_security_settings(config))
     return settings
+
+
+def _security_settings(config: Config) -> dict[str, Any]:
+    """``net.tls`` and ``net.sasl`` as kafka-python's ``security_protocol``, ``ssl_*``
+    and ``sasl_*`` settings."""
+    tls, sasl = config.net.tls, config.net.sasl
+    protocol = {(False, False): "PLAINTEXT", (True, False): "SSL",
+                (False, True): "SASL_PLAINTEXT", (True, True): "SASL_SSL"}
+    settings: dict[str, Any] = {"security_protocol": protocol[(tls.enable, sasl.enable)]}
+    if tls.enable:
+        settings["ssl_context"] = tls.config if tls.config is not None else default_ssl_context()
+    if sasl.enable:
+        mechanism = SASLMechanism(sasl.mechanism)
+        settings["sasl_mechanism"] = mechanism.value
+        if mechanism is SASLMechanism.OAUTHBEARER:
+            assert sasl.token_provider is not None  # validate() checked it
+            settings["sasl_oauth_token_provider"] = _token_provider(sasl.token_provider)
+        else:
+            settings["sasl_plain_username"] = sasl.user
+            settings["sasl_plain_password"] = sasl.password
+            register_secret(sasl.password)
+    return settings
+
+
+def _token_provider(provide: Callable[[], str]) -> Any:
+    """``net.sasl.token_provider`` as kafka-python's ``AbstractTokenProvider``.
+
+    The callable runs on every authentication (as sarama's ``TokenProvider.Token``).
+    If it raises or returns no token, the authentication fails as a wrong credential
+    would, so the client reports it at once instead of reconnecting until its
+    bootstrap timeout.
+    """
+    import kafka.errors as kerrors
+    from kafka.net.sasl.oauth import AbstractTokenProvider
+
+    class TokenProvider(AbstractTokenProvider):  # type: ignore[misc]
+        last_expiry: float | None = None  # the last token's "exp" claim, if it is a JWT
+
+        def token(self) -> str:
+            try:
+                token = provide()
+            except Exception as exc:
+                raise kerrors.SaslAuthenticationFailedError(
+                    f"net.sasl.token_provider raised {type(exc).__name__}") from exc
+            if not isinstance(token, str) or not token:
+                raise kerrors.SaslAuthenticationFailedError(
+                    f"net.sasl.token_provider returned {type(token).__name__}, not a "
+                    "non-empty str token")
+            register_secret(token)
+            self.last_expiry = _jwt_expiry(token)
+            return token
+
+        def __repr__(self) -> str:
+            return f"<token provider {provide!r}>"
+
+    return TokenProvider()
 
 
 def new_client(addrs: Sequence[str], config: Config) -> kafka.KafkaProducer:
@@ -68,10 +128,16 @@ def new_client(addrs: Sequence[str], config: Config) -> kafka.KafkaProducer:
     import kafka
     import kafka.errors as kerrors
 
+    install_redaction()
+    settings = client_settings(addrs, config)
+    check_security(addrs, config, settings)
     try:
-        client = kafka.KafkaProducer(**client_settings(addrs, config))
+        client = kafka.KafkaProducer(**settings)
     except (kerrors.KafkaConfigurationError, AssertionError, ValueError) as exc:
         raise ConfigurationError(f"the Kafka client rejected the settings: {exc}") from exc
+    except (kerrors.SaslAuthenticationFailedError, kerrors.AuthorizationError,
+            kerrors.UnsupportedSaslMechanismError) as exc:
+        raise _authentication_error(exc, addrs, config) from None
     except kerrors.KafkaError as exc:
         raise KafkaError(f"kafka: client has run out of available brokers to talk to "
                          f"({', '.join(addrs)}): {exc}") from exc
@@ -171,6 +237,43 @@ def appender(client: kafka.KafkaProducer) -> Callable[..., Any]:
         return future
 
     return append
+
+
+def _jwt_expiry(token: str) -> float | None:
+    """The ``exp`` claim of a JWT (None if ``token`` is not one), to explain a refusal."""
+    import base64
+    import json
+
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        exp = claims.get("exp") if isinstance(claims, dict) else None
+        return float(exp) if isinstance(exp, int | float) else None
+    except (ValueError, TypeError):
+        return None
+
+
+def _authentication_error(exc: BaseException, addrs: Sequence[str],
+                          config: Config) -> AuthenticationError:
+    """The client's failed authentication as cause and fix (never a credential)."""
+    sasl = config.net.sasl
+    mechanism = SASLMechanism(sasl.mechanism).value
+    where = ", ".join(addrs)
+    cause = exc.__cause__
+    if cause is not None and "token_provider" in str(exc):
+        return AuthenticationError(f"SASL {mechanism} to {where}: {exc} "
+                                   f"({type(cause).__name__}: {cause}): fix the provider")
+    if mechanism == SASLMechanism.OAUTHBEARER.value:
+        fix = ("net.sasl.token_provider (sarama: Net.SASL.TokenProvider) must return a valid, "
+               "unexpired token the broker accepts")
+    else:
+        fix = (f"check net.sasl.user and net.sasl.password (sarama: Net.SASL.User/Password): "
+               f"the user must exist on the broker with {mechanism} credentials")
+    return AuthenticationError(f"SASL {mechanism} authentication of user "
+                               f"{sasl.user or '(token)'!r} to {where} failed "
+                               f"({type(exc).__name__}: {exc}): {fix}")
 
 
 def translate_error(exc: BaseException) -> BaseException:
