@@ -34,6 +34,7 @@ from ._jars import (
     java_version,
     log4j_config_text,
 )
+from ._security import ClusterSecurity, check_protocol
 
 log = logging.getLogger("producer.testing")
 _T = TypeVar("_T")
@@ -134,7 +135,7 @@ class BrokerNode:
 
     @property
     def address(self) -> str:
-        """``host:port`` of the PLAINTEXT listener."""
+        """``host:port`` of the client listener (PLAINTEXT, or the cluster's ``security``)."""
         return f"{self.host}:{self.port}"
 
     @property
@@ -166,9 +167,54 @@ class KafkaCluster:
     def __init__(self, brokers: list[BrokerNode], kafka_version: str | None = None) -> None:
         self.brokers = brokers
         self.kafka_version = kafka_version
+        #: TLS/SASL of the client listener (``local_kafka(security=...)``); None: PLAINTEXT.
+        self.tls_sasl: ClusterSecurity | None = None
+        #: kafka-python settings (``security_protocol``, ``ssl_*``, ``sasl_*``) the harness's
+        #: own admin clients use on a cluster it did not start.
+        self.client_configs: dict[str, Any] = {}
+
+    @property
+    def security(self) -> str:
+        """Protocol of the client listener: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."""
+        return "PLAINTEXT" if self.tls_sasl is None else self.tls_sasl.protocol
+
+    @property
+    def ca_file(self) -> Path | None:
+        """PEM file of the CA that signed the brokers' certificates (TLS clusters only)."""
+        return None if self.tls_sasl is None else self.tls_sasl.ca_file
+
+    @property
+    def users(self) -> dict[str, str]:
+        """SASL users, name -> password: ``admin`` (super user) and ``alice``; else empty."""
+        return {} if self.tls_sasl is None else dict(self.tls_sasl.users)
+
+    def producer_config(self, user: str = "admin", mechanism: str = "PLAIN",
+                        config: Any = None) -> Any:
+        """A :class:`producer.Config` (``config``, or a new one) set up to connect as
+        ``user`` with SASL ``mechanism`` (and TLS trusting :attr:`ca_file`) as the
+        cluster's ``security`` requires; OAUTHBEARER gets an unsecured token provider."""
+        from producer import Config
+
+        from ._security import unsecured_token
+
+        config = Config() if config is None else config
+        sec = self.tls_sasl
+        if sec is not None and sec.tls:
+            config.net.tls.enable = True
+            config.net.tls.config = sec.ssl_context()
+        if sec is not None and sec.sasl:
+            config.net.sasl.enable = True
+            config.net.sasl.mechanism = mechanism
+            if mechanism == "OAUTHBEARER":
+                config.net.sasl.token_provider = lambda: unsecured_token(user)
+            else:
+                config.net.sasl.user = user
+                config.net.sasl.password = sec.users[user]
+        return config
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.source} {self.bootstrap_servers}>"
+        sec = "" if self.tls_sasl is None else f" {self.security}"
+        return f"<{type(self).__name__} {self.source}{sec} {self.bootstrap_servers}>"
 
     @property
     def bootstrap_servers(self) -> str:
@@ -225,6 +271,14 @@ class KafkaCluster:
         configs.setdefault("client_id", "kafka-harness")
         configs.setdefault("request_timeout_ms", 15000)
         configs.setdefault("bootstrap_timeout_ms", 15000)
+        security = self.tls_sasl.client_configs() if self.tls_sasl else self.client_configs
+        for key, value in security.items():
+            configs.setdefault(key, value)
+        if security:  # kafka-python logs SASL requests at DEBUG: keep the password out
+            from producer._redact import install, register
+
+            install()
+            register(str(configs.get("sasl_plain_password") or ""))
         client = KafkaAdminClient(**configs)
         try:
             yield client
@@ -364,9 +418,12 @@ class ExternalCluster(KafkaCluster):
         return self._bootstrap
 
     @classmethod
-    def connect(cls, bootstrap_servers: str, timeout: float = 30.0) -> ExternalCluster:
-        """Check that ``bootstrap_servers`` answers a metadata request and describe it."""
+    def connect(cls, bootstrap_servers: str, timeout: float = 30.0,
+                client_configs: Mapping[str, Any] | None = None) -> ExternalCluster:
+        """Check that ``bootstrap_servers`` answers a metadata request and describe it;
+        ``client_configs``: kafka-python security settings to connect with."""
         cluster = cls(bootstrap_servers, [])
+        cluster.client_configs = dict(client_configs or {})
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -391,10 +448,13 @@ class LocalCluster(KafkaCluster):
 
     def __init__(self, brokers: int = 1, *, overrides: Mapping[str, object] | None = None,
                  kafka_version: str = KAFKA_VERSION, start_timeout: float = 120.0,
-                 jvm_opts: list[str] | None = None, cds: bool | None = None) -> None:
+                 jvm_opts: list[str] | None = None, cds: bool | None = None,
+                 security: str = "PLAINTEXT") -> None:
         if brokers < 1:
             raise ValueError("brokers must be >= 1")
         super().__init__([], kafka_version)
+        if check_protocol(security) != "PLAINTEXT":
+            self.tls_sasl = ClusterSecurity(security)
         self.size = brokers
         self.overrides = _normalize_overrides(overrides or {})
         self.start_timeout = start_timeout
@@ -448,6 +508,9 @@ class LocalCluster(KafkaCluster):
             # The cleaner allocates its dedupe buffer up front (128 MiB by default).
             "log.cleaner.dedupe.buffer.size": str(16 * 1024 * 1024),
         }
+        if self.tls_sasl is not None:
+            assert node.controller_port is not None
+            props.update(self.tls_sasl.broker_properties(node.port, node.controller_port, HOST))
         props.update(self.overrides)
         return props
 
@@ -468,11 +531,16 @@ class LocalCluster(KafkaCluster):
         self._cds_opts = [f"-XX:SharedArchiveFile={archive}"] if archive else []
         self.workdir = Path(tempfile.mkdtemp(prefix="kafka-harness-"))
         (self.workdir / "log4j2.properties").write_text(log4j_config_text())
+        if self.tls_sasl is not None:
+            self.tls_sasl.write_files(self.workdir / "tls")
         deadline = time.monotonic() + self.start_timeout
         try:
             for attempt in range(1, _PORT_ATTEMPTS + 1):
                 try:
                     self._start_attempt(deadline)
+                    if self.tls_sasl is not None:
+                        with self.admin() as admin:
+                            self.tls_sasl.grant_acls(admin)
                     break
                 except _PortConflict as exc:
                     log.warning("port conflict starting Kafka (attempt %d): %s", attempt, exc)
@@ -483,8 +551,8 @@ class LocalCluster(KafkaCluster):
             self._kill_all()
             _release_ports(self._ports)
             raise
-        log.info("Kafka %s cluster of %d node(s) ready at %s in %.1f s (logs: %s)",
-                 self.kafka_version, self.size, self.bootstrap_servers,
+        log.info("Kafka %s cluster of %d node(s) ready at %s (%s) in %.1f s (logs: %s)",
+                 self.kafka_version, self.size, self.bootstrap_servers, self.security,
                  time.monotonic() - t0, self.workdir)
         return self
 
@@ -569,6 +637,8 @@ class LocalCluster(KafkaCluster):
             cmd = [*self._jvm([*_TOOL_JVM_OPTS, *self._cds_opts]), "kafka.tools.StorageTool",
                    "format",
                    "-t", self.cluster_id, "-c", str(b.workdir / "server.properties")]
+            if self.tls_sasl is not None:
+                cmd += self.tls_sasl.format_args()
             with open(b.workdir / "format.log", "wb") as fh:
                 procs.append((b, _proc.spawn(cmd, cwd=b.workdir, log=fh)))
         failed = []
@@ -779,11 +849,21 @@ def docker_available(timeout: float = 2.0) -> bool:
         return False
 
 
-def resolve_source(source: str | None, brokers: int) -> str:
-    """Pick where the cluster comes from: ``external``, ``docker`` or ``jars``."""
+def resolve_source(source: str | None, brokers: int, security: str = "PLAINTEXT") -> str:
+    """Pick where the cluster comes from: ``external``, ``docker`` or ``jars``.
+
+    A secured cluster (``security`` other than PLAINTEXT) is always local JVMs: its
+    certificates and users are made when it starts.
+    """
     source = source or os.environ.get("KAFKA_HARNESS_SOURCE") or "auto"
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
+    if check_protocol(security) != "PLAINTEXT":
+        if source in ("external", "docker"):
+            raise ValueError(f"security={security!r} needs source 'jars' (or 'auto'/'local'): "
+                             f"the harness makes the certificates and users of the brokers "
+                             f"it starts, not of a {source} cluster")
+        return "jars"
     if source == "external" or (source == "auto" and os.environ.get("KAFKA_BOOTSTRAP_SERVERS")):
         if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
             raise BrokerStartError("source='external' but KAFKA_BOOTSTRAP_SERVERS is not set")
@@ -798,7 +878,7 @@ def resolve_source(source: str | None, brokers: int) -> str:
 @contextlib.contextmanager
 def local_kafka(brokers: int = 1, *, source: str | None = None, start_timeout: float = 120.0,
                 kafka_version: str = KAFKA_VERSION, jvm_opts: list[str] | None = None,
-                shutdown_timeout: float = 0.0,
+                shutdown_timeout: float = 0.0, security: str = "PLAINTEXT",
                 **broker_overrides: object) -> Iterator[KafkaCluster]:
     """Yield a running Kafka cluster; tear it down on exit.
 
@@ -808,10 +888,14 @@ def local_kafka(brokers: int = 1, *, source: str | None = None, start_timeout: f
     ``local`` is the same without ``KAFKA_BOOTSTRAP_SERVERS``; ``jars``, ``docker`` and
     ``external`` force one. ``broker_overrides`` are broker configs:
     ``local_kafka(log_retention_ms=1000)`` or ``local_kafka(**{"log.retention.ms": 1000})``.
+    ``security`` (``"SSL"``, ``"SASL_PLAINTEXT"`` or ``"SASL_SSL"``; default PLAINTEXT)
+    secures the client listener (always local JVMs; see ``producer.testing._security``):
+    the cluster's ``ca_file``, ``users`` and ``producer_config()`` tell clients how to
+    connect.
     On exit local JVMs are killed at once, or after a clean SIGTERM shutdown of at most
     ``shutdown_timeout`` seconds; their temporary directory is deleted.
     """
-    kind = resolve_source(source, brokers)
+    kind = resolve_source(source, brokers, security)
     cluster: KafkaCluster
     if kind == "external":
         if broker_overrides:
@@ -824,7 +908,8 @@ def local_kafka(brokers: int = 1, *, source: str | None = None, start_timeout: f
                                 start_timeout=start_timeout).start()
     else:
         cluster = LocalCluster(brokers, overrides=broker_overrides, kafka_version=kafka_version,
-                               start_timeout=start_timeout, jvm_opts=jvm_opts).start()
+                               start_timeout=start_timeout, jvm_opts=jvm_opts,
+                               security=security).start()
     try:
         yield cluster
     finally:

@@ -6,6 +6,9 @@ Fixtures:
   ``KAFKA_BOOTSTRAP_SERVERS`` is honoured.
 * ``kafka_cluster3`` (session): three local broker+controller nodes whose nodes can be
   stopped, resumed, killed and restarted. Always local JVMs (it exists for fault injection).
+* ``kafka_cluster_sasl_ssl`` (session): one local broker whose client listener is
+  SASL_SSL (``local_kafka(security="SASL_SSL")``: ``ca_file``, ``users``,
+  ``producer_config()``).
 * ``new_topic`` (function): a factory ``new_topic(partitions=1, replication_factor=1,
   configs=None, cluster=None) -> str`` creating a fresh, uniquely named topic (on
   ``kafka_cluster`` unless another cluster is given).
@@ -28,7 +31,8 @@ import pytest
 if TYPE_CHECKING:
     from producer.testing import KafkaCluster
 
-_BROKER_FIXTURES = frozenset({"kafka_cluster", "kafka_cluster3", "new_topic"})
+_BROKER_FIXTURES = frozenset({"kafka_cluster", "kafka_cluster3", "kafka_cluster_sasl_ssl",
+                              "new_topic"})
 
 
 class NewTopic(Protocol):
@@ -53,18 +57,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.broker)
 
 
-def _start(brokers: int, source: str | None) -> contextlib.AbstractContextManager[KafkaCluster]:
+def _start(brokers: int, source: str | None,
+           security: str) -> contextlib.AbstractContextManager[KafkaCluster]:
     from producer.testing import local_kafka
 
-    return local_kafka(brokers, source=source)
+    return local_kafka(brokers, source=source, security=security)
 
 
-def _cluster_fixture(brokers: int, source: str | None) -> Iterator[KafkaCluster]:
+def _cluster_fixture(brokers: int, source: str | None,
+                     security: str = "PLAINTEXT") -> Iterator[KafkaCluster]:
     from producer.testing import KafkaHarnessError
 
     with contextlib.ExitStack() as stack:
         try:
-            cluster = stack.enter_context(_start(brokers, source))
+            cluster = stack.enter_context(_start(brokers, source, security))
         except KafkaHarnessError as exc:
             pytest.fail(f"could not start a {brokers}-node Kafka cluster: {exc}", pytrace=False)
         yield cluster
@@ -80,6 +86,12 @@ def kafka_cluster() -> Iterator[KafkaCluster]:
 def kafka_cluster3() -> Iterator[KafkaCluster]:
     """A three-node local cluster (nodes 1-3) for fault injection; started on first use."""
     yield from _cluster_fixture(3, "jars")
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster_sasl_ssl() -> Iterator[KafkaCluster]:
+    """A single-broker local cluster serving SASL_SSL (users ``admin`` and ``alice``)."""
+    yield from _cluster_fixture(1, "jars", "SASL_SSL")
 
 
 def unique_topic_name(hint: str = "topic") -> str:
