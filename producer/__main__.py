@@ -39,8 +39,14 @@ def _cmd_broker(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         with local_kafka(args.brokers, source="local", shutdown_timeout=10.0,
-                         start_timeout=args.start_timeout) as cluster:
+                         start_timeout=args.start_timeout, security=args.security) as cluster:
             print(f"KAFKA_BOOTSTRAP_SERVERS={cluster.bootstrap_servers}", flush=True)
+            if cluster.security != "PLAINTEXT":
+                print(f"KAFKA_SECURITY_PROTOCOL={cluster.security}", flush=True)
+            if cluster.ca_file is not None:
+                print(f"KAFKA_CA_FILE={cluster.ca_file}", flush=True)
+            for user, password in cluster.users.items():  # throwaway test credentials
+                print(f"KAFKA_USER_{user.upper()}={user}:{password}", flush=True)
             logs = getattr(cluster, "workdir", None)
             print(f"Kafka {cluster.kafka_version} is up ({len(cluster.brokers)} node(s), "
                   f"{cluster.source}{f', logs in {logs}' if logs else ''}); "
@@ -77,6 +83,11 @@ def _add_broker(sub: _Subparsers) -> None:
                    help="number of broker+controller nodes (default 1)")
     p.add_argument("--start-timeout", type=float, default=120.0, metavar="SECONDS",
                    help="give up if the cluster is not ready by then (default 120)")
+    p.add_argument("--security", default="PLAINTEXT", type=str.upper,
+                   choices=["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"],
+                   help="protocol of the client listener (default PLAINTEXT); SSL and "
+                   "SASL_SSL print the CA file, SASL ones the users admin and alice with "
+                   "their passwords (PLAIN, SCRAM-SHA-256/512 and OAUTHBEARER enabled)")
     p.set_defaults(func=_cmd_broker)
 
 

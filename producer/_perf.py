@@ -26,6 +26,7 @@ import importlib
 import math
 import os
 import re
+import ssl
 import sys
 import threading
 import time
@@ -37,8 +38,8 @@ from typing import IO, Any
 from gochan import go, nilchan, select
 
 from ._async_producer import AsyncProducer
-from ._config import Compression, Config
-from ._errors import ConfigurationError, KafkaError
+from ._config import Compression, Config, SASLMechanism
+from ._errors import AuthenticationError, ConfigurationError, KafkaError
 from ._message import ProducerMessage
 from ._sync_producer import SyncProducer
 
@@ -184,6 +185,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "limit for reaching --brokers (default 10s)")
     p.add_argument("--client-id", default="sarama", help="client id sent to the brokers "
                    "(default sarama)")
+    sec = p.add_argument_group("security (sarama's -security-protocol and -tls-* flags)")
+    sec.add_argument("--tls", action="store_true",
+                     help="connect with TLS (net.tls.enable); the system's CAs unless "
+                     "--ca-file")
+    sec.add_argument("--ca-file", metavar="PEM",
+                     help="CA certificates (PEM) to trust for --tls")
+    sec.add_argument("--sasl-mechanism", type=str.upper,
+                     choices=[m.value for m in SASLMechanism], metavar="MECHANISM",
+                     help="authenticate with SASL (net.sasl.enable): PLAIN, SCRAM-SHA-256 or "
+                     "SCRAM-SHA-512 (OAUTHBEARER needs a token provider: use the API)")
+    sec.add_argument("--sasl-user", metavar="NAME", help="SASL user name")
+    pw = sec.add_mutually_exclusive_group()
+    pw.add_argument("--sasl-password", metavar="PASSWORD",
+                    help="SASL password (visible to other users in the process list: "
+                    "prefer --sasl-password-env)")
+    pw.add_argument("--sasl-password-env", metavar="VAR",
+                    help="name of the environment variable holding the SASL password")
 
 
 def _check_usage(args: argparse.Namespace) -> None:
@@ -200,6 +218,41 @@ def _check_usage(args: argparse.Namespace) -> None:
         raise PerfError(EXIT_USAGE, "--partitions must be greater than 0")
     if _PARTITIONERS[args.partitioner] == "manual" and args.partition < 0:
         raise PerfError(EXIT_USAGE, "--partition must not be -1 for --partitioner manual")
+    if args.ca_file and not args.tls:
+        raise PerfError(EXIT_USAGE, "--ca-file needs --tls")
+    if args.sasl_mechanism == SASLMechanism.OAUTHBEARER.value:
+        raise PerfError(EXIT_USAGE, "--sasl-mechanism OAUTHBEARER needs a token provider, "
+                        "which only the API takes (net.sasl.token_provider)")
+    sasl_flags = (args.sasl_user, args.sasl_password, args.sasl_password_env)
+    if any(f is not None for f in sasl_flags) and not args.sasl_mechanism:
+        raise PerfError(EXIT_USAGE, "--sasl-user and --sasl-password(-env) need "
+                        "--sasl-mechanism")
+    if (args.sasl_mechanism or args.tls) and not args.brokers:
+        raise PerfError(EXIT_USAGE, "--tls and --sasl-mechanism need --brokers (a secured "
+                        "cluster: `python -m producer broker --security SASL_SSL` starts one)")
+    if args.sasl_password_env and args.sasl_password_env not in os.environ:
+        raise PerfError(EXIT_USAGE, f"--sasl-password-env: ${args.sasl_password_env} is not "
+                        "set")
+
+
+def _security(args: argparse.Namespace, config: Config) -> None:
+    """--tls, --ca-file and --sasl-* onto ``config.net``."""
+    if args.tls:
+        config.net.tls.enable = True
+        if args.ca_file:
+            try:
+                config.net.tls.config = ssl.create_default_context(cafile=args.ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise PerfError(EXIT_USAGE, f"--ca-file {args.ca_file}: {exc}") from None
+    if args.sasl_mechanism:
+        sasl = config.net.sasl
+        sasl.enable = True
+        sasl.mechanism = args.sasl_mechanism
+        sasl.user = args.sasl_user or ""
+        if args.sasl_password_env:
+            sasl.password = os.environ[args.sasl_password_env]
+        else:
+            sasl.password = args.sasl_password or ""
 
 
 def build_config(args: argparse.Namespace) -> Config:
@@ -223,6 +276,7 @@ def build_config(args: argparse.Namespace) -> Config:
     config.client_id = args.client_id
     config.channel_buffer_size = args.channel_buffer_size
     config.net.max_open_requests = args.max_open_requests
+    _security(args, config)
     try:
         config.validate()
     except ConfigurationError as exc:
@@ -393,16 +447,24 @@ def _run_sync(addrs: str, topic: str, config: Config, args: argparse.Namespace,
 
 
 @contextlib.contextmanager
-def _target(args: argparse.Namespace, err: IO[str]) -> Iterator[tuple[str, str]]:
+def _target(args: argparse.Namespace, config: Config,
+            err: IO[str]) -> Iterator[tuple[str, str]]:
     """(bootstrap addresses, topic): from --brokers or local_kafka(); a fresh topic
     unless --topic (deleted again on exit)."""
+    from producer._kafka import client_settings
+    from producer._preflight import check_security
     from producer.testing import ExternalCluster, KafkaCluster, KafkaHarnessError, local_kafka
 
     with contextlib.ExitStack() as stack:
         cluster: KafkaCluster
         try:
             if args.brokers:
-                cluster = ExternalCluster.connect(args.brokers, timeout=args.timeout)
+                settings = client_settings(args.brokers.split(","), config)
+                check_security(args.brokers.split(","), config, settings)
+                security = {k: v for k, v in settings.items()
+                            if k.startswith(("security_", "ssl_", "sasl_"))}
+                cluster = ExternalCluster.connect(args.brokers, timeout=args.timeout,
+                                                  client_configs=security)
             else:
                 if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
                     print("starting a local Kafka broker (the first run fetches its jars with "
@@ -444,7 +506,7 @@ def run_perf(args: argparse.Namespace, out: IO[str] | None = None,
     try:
         _check_usage(args)
         config = build_config(args)
-        with _target(args, err) as (addrs, topic):
+        with _target(args, config, err) as (addrs, topic):
             mode = f"sync, {args.routines} routine(s)" if args.sync else "async"
             rate = f"{args.throughput} msg/s" if args.throughput else "unthrottled"
             print(f"producing {args.message_load} messages of {args.message_size} B to "
@@ -456,6 +518,9 @@ def run_perf(args: argparse.Namespace, out: IO[str] | None = None,
                 result = run(addrs, topic, config, args, err)
             except (KafkaError, ConfigurationError) as exc:
                 raise PerfError(EXIT_RUNTIME, f"Failed to create producer: {exc}") from None
+    except AuthenticationError as exc:
+        print(f"ERROR: {exc}", file=err, flush=True)
+        return EXIT_RUNTIME
     except PerfError as exc:
         print(f"ERROR: {exc}", file=err, flush=True)
         return exc.code
