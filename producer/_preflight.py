@@ -188,11 +188,6 @@ def _check_one(addr: str, config: Config, settings: Mapping[str, Any],
         sock.settimeout(left())
         try:
             _exchange(sock, _request(_API_VERSIONS, 0, 1, b""))
-            wanted = SASLMechanism(sasl.mechanism).value if sasl.enable else "PLAIN"
-            error, mechanisms = _sasl_handshake(sock, wanted)
-            _check_sasl(addr, config, error, mechanisms)
-            refusal = (_sasl_authenticate(sock, host, settings)
-                       if sasl.enable and error == 0 else None)
         except _SpeaksTLS:
             raise AuthenticationError(
                 f"{addr} answered with TLS: it is a TLS listener (SSL or SASL_SSL): set "
@@ -205,6 +200,16 @@ def _check_one(addr: str, config: Config, settings: Mapping[str, Any],
                 "probably a TLS listener (SSL or SASL_SSL): set net.tls.enable (sarama: "
                 "Net.TLS.Enable) = True") from None
         except (OSError, struct.error) as exc:
+            raise _Inconclusive(str(exc)) from exc
+        # The port speaks Kafka. From here on only a clear answer is reported; a broker
+        # that closes the connection instead (not Apache Kafka?) is left to the client.
+        try:
+            wanted = SASLMechanism(sasl.mechanism).value if sasl.enable else "PLAIN"
+            error, mechanisms = _sasl_handshake(sock, wanted)
+            _check_sasl(addr, config, error, mechanisms)
+            refusal = (_sasl_authenticate(sock, host, settings)
+                       if sasl.enable and error == 0 else None)
+        except (_SpeaksTLS, OSError, EOFError, struct.error) as exc:
             raise _Inconclusive(str(exc)) from exc
     finally:
         sock.close()

@@ -172,3 +172,67 @@ def test_redaction_of_kafka_log_records(caplog: pytest.LogCaptureFixture) -> Non
     assert messages[0] == f"Sending request SaslAuthenticateRequest(auth_bytes={REDACTED})"
     assert messages[2] == "unrelated text"
     assert scrub(f"x {SECRET!r} y") == f"x '{REDACTED}' y"
+
+
+class _FakeBroker:
+    """A loopback listener running ``serve(conn)`` for one connection (no Kafka)."""
+
+    def __init__(self, serve: Any) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.addr = f"127.0.0.1:{self.sock.getsockname()[1]}"
+
+        def run() -> None:
+            conn, _ = self.sock.accept()
+            with conn:
+                serve(conn)
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.thread.join(5)
+        self.sock.close()
+
+
+def _answer_api_versions_then_hang_up(conn: Any) -> None:
+    import struct
+
+    size = struct.unpack(">i", conn.recv(4))[0]
+    header = conn.recv(size)
+    correlation = struct.unpack_from(">i", header, 4)[0]
+    body = struct.pack(">ih", correlation, 0) + struct.pack(">i", 0)
+    conn.sendall(struct.pack(">i", len(body)) + body)
+    conn.recv(4096)  # the SaslHandshake: hang up without answering
+
+
+def test_preflight_blames_tls_only_for_a_port_that_answers_nothing() -> None:
+    from producer import AuthenticationError
+    from producer._preflight import check_security
+
+    broker = _FakeBroker(lambda conn: None)  # closes at once, like a TLS port would
+    try:
+        with pytest.raises(AuthenticationError, match="probably a TLS listener"):
+            check_security([broker.addr], Config(), {})
+    finally:
+        broker.close()
+    # Answers Kafka, then drops the SASL probe (not Apache Kafka?): left to the client.
+    broker = _FakeBroker(_answer_api_versions_then_hang_up)
+    try:
+        check_security([broker.addr], Config(), {})
+    finally:
+        broker.close()
+
+
+def test_preflight_leaves_an_unreachable_broker_to_the_client() -> None:
+    import socket
+
+    from producer._preflight import check_security
+
+    with socket.create_server(("127.0.0.1", 0)) as s:
+        port = s.getsockname()[1]
+    config = Config()
+    config.net.tls.enable = True
+    check_security([f"127.0.0.1:{port}"], config, {})  # refused: inconclusive, no error
