@@ -516,3 +516,15 @@ def test_three_node_sasl_ssl_cluster_from_the_broker_command(
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0
+
+
+def test_secured_clusters_are_always_local_jvms(monkeypatch: pytest.MonkeyPatch) -> None:
+    from producer.testing import resolve_source
+
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")
+    assert resolve_source(None, 1, "sasl_ssl") == "jars"
+    assert resolve_source(None, 1) == "external"
+    with pytest.raises(ValueError, match="needs source 'jars'"):
+        resolve_source("docker", 1, "SSL")
+    with pytest.raises(ValueError, match="security must be one of"):
+        resolve_source(None, 1, "TLS")
