@@ -3,10 +3,14 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# gochan's hot modules: the editable install compiles them (mypyc, setup.py) where a C
+# compiler exists, so editing one re-runs the install (else gochan runs the pure build
+# and warns that the compiled one is stale).
+HOT := $(addprefix gochan/,_waiter.py _registry.py _chan.py _select.py _aio.py)
 
-.PHONY: demo test test-all lint bench broker clean
+.PHONY: demo test test-all test-pure lint bench broker clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py $(HOT)
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
@@ -21,8 +25,13 @@ test: $(STAMP)
 test-all: $(STAMP)
 	$(BIN)/python -m pytest
 
+# The gochan suite on the pure-Python build (the other targets run the compiled one
+# where it could be built; gochan.build_info() says which).
+test-pure: $(STAMP)
+	GOCHAN_PURE=1 $(BIN)/python -m pytest tests/gochan tests/test_exports.py
+
 lint: $(STAMP)
-	$(BIN)/ruff check gochan producer tests benchmarks
+	$(BIN)/ruff check gochan producer tests benchmarks setup.py
 	$(BIN)/mypy
 
 # Also needs the bench extra (confluent-kafka); peers.py builds its sarama peer with Go if
@@ -38,4 +47,4 @@ broker: $(STAMP)
 	$(BIN)/python -m producer broker
 
 clean:
-	rm -rf $(VENV) .cache
+	rm -rf $(VENV) .cache build gochan/_native/*.so

@@ -1,5 +1,9 @@
 """Go's concurrency model on Python threads: channels, select, goroutines and friends."""
 
+# First: picks the compiled or the pure build before any module imports a hot module.
+from ._build import build_info
+
+# isort: split
 from ._aio import select_async
 from ._chan import Chan, nilchan
 from ._context import (
@@ -51,6 +55,7 @@ __all__ = [
     "after",
     "after_func",
     "background",
+    "build_info",
     "default",
     "dump",
     "go",
@@ -73,6 +78,11 @@ __all__ = [
 
 for _name in __all__:
     _obj = globals()[_name]
-    if isinstance(_obj, type) or (callable(_obj) and hasattr(_obj, "__code__")):
-        _obj.__module__ = "gochan"
+    # Any callable (the compiled build's functions are builtins or mypyc's own type),
+    # except the read-only type aliases (CancelFunc).
+    if callable(_obj):
+        try:
+            _obj.__module__ = "gochan"
+        except AttributeError:
+            pass
 del _name, _obj

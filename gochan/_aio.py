@@ -39,8 +39,9 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any, NoReturn, TypeVar
 
+from gochan._errors import ClosedChannelError
+
 from ._chan import NOTHING, SEND_ON_CLOSED, Chan
-from ._errors import ClosedChannelError
 from ._select import _blocked_op, _describe, enqueue, finish, poll
 from ._waiter import Entry, Waiter, unlink
 

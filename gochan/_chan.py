@@ -19,9 +19,11 @@ import sys
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Coroutine, Iterator
+from types import FrameType
 from typing import Any, Generic, NoReturn, TypeVar
 
-from ._errors import ClosedChannelError, Panic, WouldBlock
+from gochan._errors import ClosedChannelError, Panic, WouldBlock
+
 from ._registry import block
 from ._waiter import Entry, Waiter
 
@@ -38,6 +40,23 @@ NOTHING: Any = object()
 
 # Lock order for select: channels are locked in increasing creation number.
 _next_seq = itertools.count(1).__next__
+
+
+def _made_at() -> str:
+    """``file:line`` of the code making a channel: the innermost frame outside this module.
+
+    Not ``sys._getframe(1)``: the compiled build (``gochan._native``) has no frames
+    of its own, so depths differ between the builds, while this names the same line.
+    """
+    frame: FrameType | None = sys._getframe(0)
+    while frame is not None and frame.f_code.co_filename == _THIS_FILE:
+        frame = frame.f_back
+    if frame is None:
+        return "?"
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+_THIS_FILE = __file__
 
 
 class Chan(Generic[T]):
@@ -64,8 +83,7 @@ class Chan(Generic[T]):
         self._recvq: deque[Entry] = deque()  # parked receivers, FIFO
         self._sendq: deque[Entry] = deque()  # parked senders (with their values), FIFO
         self._seq = _next_seq()
-        frame = sys._getframe(1)
-        self._site = f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        self._site = _made_at()
 
     # -- inspection -------------------------------------------------------------------
 
@@ -167,7 +185,7 @@ class Chan(Generic[T]):
                 raise TimeoutError("send timed out")
             waiter = Waiter()
             self._sendq.append(Entry(waiter, 0, value, self._lock, self._sendq))
-        if not block(waiter, "chan send", (("send", self),), sys._getframe(1), timeout):
+        if not block(waiter, "chan send", (("send", self),), sys._getframe(0), timeout):
             raise TimeoutError("send timed out")
         waiter.entries.clear()  # the claimer popped the entry: break the cycle for refcounting
         if not waiter.ok:
@@ -212,7 +230,7 @@ class Chan(Generic[T]):
                 raise TimeoutError("receive timed out")
             waiter = Waiter()
             self._recvq.append(Entry(waiter, 0, None, self._lock, self._recvq))
-        if not block(waiter, "chan receive", (("recv", self),), sys._getframe(1), timeout):
+        if not block(waiter, "chan receive", (("recv", self),), sys._getframe(0), timeout):
             raise TimeoutError("receive timed out")
         waiter.entries.clear()
         return waiter.value  # type: ignore[no-any-return]
@@ -233,7 +251,7 @@ class Chan(Generic[T]):
                 raise TimeoutError("receive timed out")
             waiter = Waiter()
             self._recvq.append(Entry(waiter, 0, None, self._lock, self._recvq))
-        if not block(waiter, "chan receive", (("recv", self),), sys._getframe(1), timeout):
+        if not block(waiter, "chan receive", (("recv", self),), sys._getframe(0), timeout):
             raise TimeoutError("receive timed out")
         waiter.entries.clear()
         return waiter.value, waiter.ok
@@ -352,7 +370,7 @@ class _NilChan(Chan[Any]):
 
     def _block_forever(self, op: str, timeout: float | None) -> NoReturn:
         waiter = Waiter()
-        block(waiter, op, (), sys._getframe(2), timeout)
+        block(waiter, op, (), sys._getframe(0), timeout)
         # Only a timeout gets here (a deadlock report raises from block()).
         raise TimeoutError(f"{op} timed out")
 

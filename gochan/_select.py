@@ -17,29 +17,15 @@ import random
 import sys
 from typing import Any
 
+from gochan._errors import ClosedChannelError
+
 from ._chan import NOTHING, SEND_ON_CLOSED, Chan, _NilChan
-from ._errors import ClosedChannelError
 from ._registry import block
 from ._waiter import Entry, Waiter, unlink
 
 __all__ = ["default", "enqueue", "finish", "poll", "select"]
 
-_RECV, _RECV_OK, _SEND, _NIL_RECV, _NIL_SEND = range(5)
-
-# What each case form means, looked up by the bound method's function.
-_KINDS: dict[Any, int] = {
-    Chan.recv: _RECV,
-    Chan.recv_ok: _RECV_OK,
-    Chan.send: _SEND,
-    _NilChan.recv: _NIL_RECV,
-    _NilChan.recv_ok: _NIL_RECV,
-    _NilChan.send: _NIL_SEND,
-}
-
-_chan_recv = Chan.recv
-_chan_recv_ok = Chan.recv_ok
-_nil_recv = _NilChan.recv
-_nil_recv_ok = _NilChan.recv_ok
+_RECV, _RECV_OK, _SEND = range(3)
 
 # Every permutation of up to 4 cases, so the common sizes pick a uniformly random
 # poll order with one random() call.
@@ -93,7 +79,7 @@ def select(*cases: Any, timeout: float | None = None) -> tuple[int, Any]:
     if result is not None:
         return result
     if not ops:
-        block(Waiter(), _blocked_op(cases), _describe(cases), sys._getframe(1), timeout)
+        block(Waiter(), _blocked_op(cases), _describe(cases), sys._getframe(0), timeout)
         raise TimeoutError("select timed out")
     try:
         if timeout is not None and timeout <= 0:
@@ -103,7 +89,7 @@ def select(*cases: Any, timeout: float | None = None) -> tuple[int, Any]:
     finally:
         for lock in locks:
             lock.release()
-    if not block(waiter, "select", _describe(cases), sys._getframe(1), timeout):
+    if not block(waiter, "select", _describe(cases), sys._getframe(0), timeout):
         raise TimeoutError("select timed out")
     return finish(waiter, ops)
 
@@ -130,7 +116,6 @@ def poll(cases: tuple[Any, ...]) -> tuple[tuple[int, Any] | None, list[Op], list
     ready: list[Op] = []
     trylock = True
     default_index = -1
-    kinds = _KINDS
     index = -1
     try:
         for case in cases:
@@ -140,31 +125,38 @@ def poll(cases: tuple[Any, ...]) -> tuple[tuple[int, Any] | None, list[Op], list
                     raise TypeError("select: multiple defaults")
                 default_index = index
                 continue
+            # A case is recognised by its bound method's channel and name, not by the
+            # method's identity: the compiled build's methods are builtin methods,
+            # which have no __func__ to compare.
             if type(case) is tuple:
                 if len(case) != 2:
                     raise _case_error(index, case)
                 method, value = case
-                kind = kinds.get(getattr(method, "__func__", None), -1)
-                if kind != _SEND and kind != _NIL_SEND:
-                    raise _case_error(index, case)
-            else:
                 try:
-                    func = case.__func__
+                    chan = method.__self__
+                    name = method.__name__
                 except AttributeError:
                     raise _case_error(index, case) from None
-                if func is _chan_recv:
+                if name != "send" or not isinstance(chan, Chan):
+                    raise _case_error(index, case)
+                kind = _SEND
+            else:
+                try:
+                    chan = case.__self__
+                    name = case.__name__
+                except AttributeError:
+                    raise _case_error(index, case) from None
+                if name == "recv":
                     kind = _RECV
-                elif func is _chan_recv_ok:
+                elif name == "recv_ok":
                     kind = _RECV_OK
-                elif func is _nil_recv or func is _nil_recv_ok:
-                    continue
                 else:
                     raise _case_error(index, case)
-                method = case
+                if not isinstance(chan, Chan):
+                    raise _case_error(index, case)
                 value = None
-            if kind >= _NIL_RECV:
-                continue
-            chan = method.__self__
+            if type(chan) is _NilChan:
+                continue  # never ready
             op = (index, chan, kind, value)
             ops.append(op)
             if trylock:
