@@ -16,7 +16,7 @@ from ._context import (
     with_timeout,
     with_value,
 )
-from ._deadlock import set_deadlock_detection, set_stall_warning
+from ._deadlock import idle_waits, set_deadlock_detection, set_stall_hint, set_stall_warning
 from ._dump import dump, install_dump_handler, verify_none
 from ._errgroup import Group
 from ._errors import (
@@ -60,12 +60,14 @@ __all__ = [
     "dump",
     "go",
     "goroutines",
+    "idle_waits",
     "install_dump_handler",
     "nilchan",
     "select",
     "select_async",
     "set_deadlock_detection",
     "set_panic_handler",
+    "set_stall_hint",
     "set_stall_warning",
     "tick",
     "todo",

@@ -18,7 +18,7 @@ import itertools
 import sys
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from types import FrameType
 from typing import Any, Generic, NoReturn, TypeVar
 
@@ -68,7 +68,7 @@ class Chan(Generic[T]):
     """
 
     __slots__ = ("__weakref__", "_buf", "_cap", "_closed", "_lock", "_recvq", "_sendq", "_seq",
-                 "_site")
+                 "_site", "_stall_hint")
 
     def __init__(self, cap: int = 0) -> None:
         if type(cap) is not int:
@@ -80,6 +80,8 @@ class Chan(Generic[T]):
         self._buf: deque[T] = deque()
         self._cap = cap
         self._closed = False
+        # Said by the stall watchdog when a send here stalls (gochan.set_stall_hint).
+        self._stall_hint: str | Callable[[], str | None] | None = None
         self._recvq: deque[Entry] = deque()  # parked receivers, FIFO
         self._sendq: deque[Entry] = deque()  # parked senders (with their values), FIFO
         self._seq = _next_seq()

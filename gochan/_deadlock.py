@@ -34,8 +34,10 @@ Stall warnings (on by default, 5 s; ``set_stall_warning(seconds or None)`` or
 ``GOCHAN_STALL_WARNING=seconds``, ``0`` = off): a thread parked on one operation
 for longer than the threshold gets one warning on the ``gochan`` logger, naming
 the op, its channels and the call site, and one more when it resumes. An idle
-consumer waiting for work is parked too: raise the threshold (or turn it off) for
-servers whose workers idle for long.
+consumer waiting for work is parked too: wrap such a worker's loop in
+:func:`idle_waits` (its receives then never warn, its sends still do), or raise
+the threshold. :func:`set_stall_hint` gives a channel a sentence that a warning
+about a send stalled on it adds: who should be reading it and what to do.
 """
 
 from __future__ import annotations
@@ -46,14 +48,19 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
 
+from ._chan import Chan
 from ._dump import call_site, describe, infrastructure_idents, waits_on, who
 from ._errors import Deadlock
 from ._goroutine import _live
 from ._registry import Blocked, _blocked, park_hooks, resume_hooks
 from ._timer import pending_timers
 
-__all__ = ["deadlock_report", "set_deadlock_detection", "set_stall_warning"]
+__all__ = ["deadlock_report", "idle_waits", "set_deadlock_detection", "set_stall_hint",
+           "set_stall_warning"]
 
 log = logging.getLogger("gochan")
 
@@ -101,6 +108,8 @@ _wake = threading.Event()
 # the id() of every record warned about whose thread has not resumed yet.
 _warn_lock = threading.Lock()
 _logged: set[int] = set()
+# Thread ident -> how many idle_waits() blocks it is in (only its own thread writes it).
+_idle_threads: dict[int, int] = {}
 
 
 # -- the park hook (runs in the parking thread) ------------------------------------------
@@ -188,6 +197,73 @@ def set_stall_warning(seconds: float | None) -> float | None:
     previous, _stall = _stall, (float(seconds) if seconds else None)
     _sync_hooks()
     return previous
+
+
+def idle_waits() -> AbstractContextManager[None]:
+    """Mark the calling thread's waits for work: no stall warning for them.
+
+    Within ``with gochan.idle_waits():`` a receive, a ``select`` of receives only,
+    or a ``WaitGroup.wait`` of this thread is a worker waiting for work, never a
+    stall: a pipeline stage idles there whenever its input is quiet. A send still
+    warns (that is back-pressure: someone is not reading). Deadlock detection is
+    unchanged. Meant for a worker's whole loop: entering and leaving cost a dict
+    update each, a wait inside nothing. Nests; thread-safe (per thread).
+    """
+    return _IdleWaits()
+
+
+class _IdleWaits:
+    """The context manager of :func:`idle_waits`."""
+
+    __slots__ = ("_ident",)
+
+    def __enter__(self) -> None:
+        ident = self._ident = threading.get_ident()
+        _idle_threads[ident] = _idle_threads.get(ident, 0) + 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        ident = self._ident
+        depth = _idle_threads[ident] - 1
+        if depth:
+            _idle_threads[ident] = depth
+        else:
+            del _idle_threads[ident]
+
+
+def set_stall_hint(ch: Chan[Any], hint: str | Callable[[], str | None] | None) -> None:
+    """Say ``hint`` when a send on ``ch`` stalls: appended to its stall warning.
+
+    ``hint`` is a sentence (who should read ``ch`` and what to do), or a callable
+    returning one (or ``None`` for nothing), called by the watchdog when it warns,
+    so it can say what the state is then; ``None`` removes it. A hint that raises
+    is reported in its place. Receives on ``ch`` never show it.
+    """
+    if hint is not None and not isinstance(hint, str) and not callable(hint):
+        raise TypeError(f"a stall hint is a str, a callable or None, not {type(hint).__name__}")
+    ch._stall_hint = hint
+
+
+def _is_idle(record: Blocked) -> bool:
+    """Whether ``record`` is a wait for work inside :func:`idle_waits`."""
+    if record.ident not in _idle_threads:
+        return False
+    cases = record.cases
+    return bool(cases) and all(kind in ("recv", "wait") for kind, _ in cases)
+
+
+def _hints(record: Blocked) -> str:
+    """The stall hints of the channels ``record`` is blocked sending on, as a suffix."""
+    said = []
+    for kind, obj in record.cases:
+        hint = obj._stall_hint if kind == "send" and isinstance(obj, Chan) else None
+        if callable(hint):
+            try:
+                hint = hint()
+            except Exception as exc:
+                hint = f"(the stall hint failed: {exc!r})"
+        if hint:
+            said.append(str(hint))
+    return "".join(f"; {text}" for text in said)
 
 
 # -- the watchdog ------------------------------------------------------------------------
@@ -294,6 +370,10 @@ def _watch_loop() -> None:
 def _warn(record: Blocked, now: float) -> None:
     if record.waiter.claimed:
         return  # being woken right now
+    if _is_idle(record):
+        record.warned = True  # looked at: not again (its resume then finds nothing logged)
+        return
+    hints = _hints(record)
     with _warn_lock:
         record.warned = True  # from here on its resume runs _on_resume
         if _blocked.get(record.ident) is not record:
@@ -301,12 +381,13 @@ def _warn(record: Blocked, now: float) -> None:
         _logged.add(id(record))
         on = waits_on(record)
         log.warning(
-            "%s [%s] blocked for %.1fs%s, at %s",
+            "%s [%s] blocked for %.1fs%s, at %s%s",
             who(record.thread_name, _live.get(record.ident)),
             record.op,
             now - record.since,
             f" on {on}" if on else "",
             call_site(record.frame),
+            hints,
         )
 
 
@@ -416,6 +497,7 @@ def _after_fork_in_child() -> None:
     _thread = None
     _idle = False
     _logged.clear()
+    _idle_threads.clear()
 
 
 if hasattr(os, "register_at_fork"):

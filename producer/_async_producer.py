@@ -65,6 +65,7 @@ from ._errors import (
 from ._kafka import appender, close_client, delivery_timeout, new_client, translate_error
 from ._message import IN_FLIGHT, ProducerMessage, claim_one, encode_bytes, release
 from ._partitioner import PARTITIONERS, Partitioner
+from ._stall import annotate, idle_stage
 
 __all__ = ["AsyncProducer", "drain_until_finished", "parse_addrs"]
 
@@ -231,6 +232,8 @@ class AsyncProducer:
         # A plain Event, not a channel: a periodic timed wait is not a stall to warn about.
         self._stop_expiry = threading.Event()
         self._own_threads: set[int] = set()
+        annotate(self._input, self._successes, self._errors, self._window,
+                 return_successes=self._return_successes, return_errors=self._return_errors)
         self._dispatcher = go(self._dispatch)
         self._result_stage = go(self._collect)
         self._expiry = go(self._expire_overdue)
@@ -259,6 +262,7 @@ class AsyncProducer:
 
     # -- dispatcher: one goroutine ------------------------------------------------
 
+    @idle_stage
     def _dispatch(self) -> None:
         """Singleton. Validates and partitions each message and hands it to kafka-python."""
         self._own_threads.add(threading.get_ident())
@@ -425,6 +429,7 @@ class AsyncProducer:
 
     # -- result stage: one goroutine -----------------------------------------------
 
+    @idle_stage
     def _collect(self) -> None:
         """Singleton. Delivers the results that may block (successes when returned, and
         errors) in completion order; frees each window slot once delivered."""
@@ -480,6 +485,7 @@ class AsyncProducer:
         """
         self._close_once.do(lambda: go(self._shutdown))
 
+    @idle_stage
     def _shutdown(self) -> None:
         self._inflight.add(1)  # the marker; the dispatcher's done() matches it
         self._input.send(_SHUTDOWN)
@@ -552,6 +558,7 @@ def _fill(msg: ProducerMessage, metadata: Any) -> None:
         msg.timestamp = metadata.timestamp / 1000
 
 
+@idle_stage
 def drain_until_finished(successes: Chan[Any] | None, errors: Chan[ProducerError] | None,
                          finished: Chan[None]) -> list[ProducerError]:
     """The draining half of ``close()``: discard ``successes`` (in a goroutine), collect
@@ -567,6 +574,7 @@ def drain_until_finished(successes: Chan[Any] | None, errors: Chan[ProducerError
     return collected
 
 
+@idle_stage
 def _drain(chan: Chan[Any]) -> None:
     for _ in chan:
         pass

@@ -12,6 +12,7 @@ from .._async_producer import drain_until_finished
 from .._config import Config
 from .._errors import ProducerError, ProducerErrors
 from .._message import IN_FLIGHT, ProducerMessage, claim_one, release
+from .._stall import annotate, idle_stage
 from ._common import (
     ErrorReporter,
     MessageChecker,
@@ -75,6 +76,8 @@ class AsyncProducer(_MockProducer):
         self._errors: Chan[ProducerError] = Chan(cbs)
         self._close_once = Once()
         self._finished: Chan[None] = Chan()  # closed when the goroutine is done
+        annotate(self._input, self._successes, self._errors, None,
+                 return_successes=self._return_successes, return_errors=self._return_errors)
         self._goroutine: Goroutine = go(self._handle_inputs)
 
     # -- the real producer's surface -----------------------------------------------------
@@ -191,6 +194,7 @@ class AsyncProducer(_MockProducer):
 
     # -- the goroutine -------------------------------------------------------------------
 
+    @idle_stage
     def _handle_inputs(self) -> None:
         """Singleton. Pairs each input message with the next expectation until
         ``input()`` closes, then reports leftovers and closes the output channels."""

@@ -85,7 +85,11 @@ def test_async_close_without_drain(kafka_cluster: KafkaCluster) -> None:
     assert ("after 3s: successes() closed: False, errors() closed: False, 256 successes "
             "unread, still running: AsyncProducer._dispatch, AsyncProducer._collect, "
             "AsyncProducer._expire_overdue, AsyncProducer._shutdown") in out
-    assert "AsyncProducer._shutdown\" [WaitGroup.wait] blocked for" in out
+    # The stall shows where it is: the result stage's send on the unread successes(),
+    # with the hint (the shutdown's wait for it is idle, not reported: issue 14).
+    assert re.search(r'AsyncProducer\._collect" \[chan send\] blocked for .*; nobody reads '
+                     r"the producer's successes\(\)", out)
+    assert "AsyncProducer._shutdown\" [WaitGroup.wait] blocked for" not in out
     assert "500 acknowledged, 0 failed; both closed" in out
     assert "verify_none(): every producer goroutine has exited; producer closed: True" in out
     assert re.search(r"returned after \d+\.\d\ds: all 500 acknowledged, producer closed: True",

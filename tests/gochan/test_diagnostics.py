@@ -349,6 +349,91 @@ def test_no_stall_warning_below_the_threshold(
     assert not _messages(caplog, "blocked for")
 
 
+def test_idle_waits_silence_a_workers_receives_but_not_its_sends(
+    caplog: pytest.LogCaptureFixture, stall_threshold: None
+) -> None:
+    caplog.set_level(logging.WARNING, logger="gochan")
+    work: Chan[int] = Chan()
+    out: Chan[int] = Chan()
+    quiet: Chan[int] = Chan()
+    wg = gochan.WaitGroup()
+    wg.add(1)
+
+    def worker() -> None:
+        with gochan.idle_waits():
+            for n in work:  # @idle-recv
+                out.send(n)  # @busy-send
+            wg.wait()  # @idle-wait
+
+    def selector() -> None:
+        with gochan.idle_waits():
+            gochan.select(quiet.recv, quiet.recv_ok)  # @idle-select
+
+    w = go(worker)
+    s = go(selector)
+    time.sleep(0.6)  # three thresholds: the idle receives stay quiet
+    assert not _messages(caplog, "blocked for")
+    work.send(1)  # the worker now stalls on its send, which warns
+    wait_until(lambda: bool(_messages(caplog, "out.send")), timeout=5)
+    assert out.recv() == 1
+    work.close()
+    time.sleep(0.4)
+    wg.done()
+    quiet.close()
+    w.join(5)
+    s.join(5)
+    warned = _messages(caplog, "blocked for")
+    assert len(warned) == 1 and f"{__file__}:{_line('@busy-send')}" in warned[0]
+    assert not gochan._deadlock._idle_threads  # left by both
+
+
+def test_idle_waits_elsewhere_do_not_silence_this_thread(
+    caplog: pytest.LogCaptureFixture, stall_threshold: None
+) -> None:
+    caplog.set_level(logging.WARNING, logger="gochan")
+    ch: Chan[int] = Chan()
+    with gochan.idle_waits():
+        g = go(ch.recv)  # another thread: not marked
+        wait_until(lambda: bool(_messages(caplog, "blocked for")), timeout=5)
+    ch.send(1)
+    g.join(5)
+
+
+def test_stall_hint_is_said_for_a_blocked_send_only(
+    caplog: pytest.LogCaptureFixture, stall_threshold: None
+) -> None:
+    caplog.set_level(logging.WARNING, logger="gochan")
+    fixed: Chan[int] = Chan()
+    live: Chan[int] = Chan(1)
+    broken: Chan[int] = Chan()
+    gochan.set_stall_hint(fixed, "nobody reads fixed: read it")
+    gochan.set_stall_hint(live, lambda: f"live holds {len(live)}")
+
+    def fail() -> str:
+        raise RuntimeError("boom")
+
+    gochan.set_stall_hint(broken, fail)
+    live.send(7)
+    senders = [go(fixed.send, 4), go(live.send, 2), go(broken.send, 3)]
+    idle_recv: Chan[int] = Chan()
+    gochan.set_stall_hint(idle_recv, "never said for a receive")
+    r = go(idle_recv.recv)
+    wait_until(lambda: len(_messages(caplog, "blocked for")) >= 4, timeout=5)
+    warned = _messages(caplog, "blocked for")
+    assert any(m.endswith("; nobody reads fixed: read it") for m in warned)
+    assert any(m.endswith("; live holds 1") for m in warned)
+    assert any(m.endswith("; (the stall hint failed: RuntimeError('boom'))") for m in warned)
+    assert not any("never said" in m for m in warned)
+    assert fixed.recv() == 4 and live.recv() == 7 and live.recv() == 2 and broken.recv() == 3
+    idle_recv.send(0)
+    for g in [*senders, r]:
+        g.join(5)
+    gochan.set_stall_hint(fixed, None)
+    assert fixed._stall_hint is None
+    with pytest.raises(TypeError):
+        gochan.set_stall_hint(fixed, 5)  # type: ignore[arg-type]
+
+
 def test_set_stall_warning_validates_and_returns_previous() -> None:
     previous = gochan.set_stall_warning(None)
     try:

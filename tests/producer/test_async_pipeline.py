@@ -550,7 +550,7 @@ def test_messages_the_client_never_completes_fail_once_overdue(
 
 
 @pytest.mark.timeout(30)
-def test_the_expiry_goroutine_is_not_reported_as_stalled(
+def test_the_idle_stages_and_the_expiry_goroutine_are_not_reported_as_stalled(
         fake: Fake, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     import gochan
 
@@ -559,13 +559,18 @@ def test_the_expiry_goroutine_is_not_reported_as_stalled(
     try:
         with caplog.at_level("WARNING", logger="gochan"):
             p = AsyncProducer(ADDR, fake.config())
+            control: gochan.Chan[int] = gochan.Chan()
+            stalled = gochan.go(control.send, 1)  # a real stall, to show warnings are on
             time.sleep(1.0)  # idle: the dispatcher and result stage wait, the expiry ticks
+            assert control.recv() == 1
+            stalled.join(5)
             p.close()
     finally:
         gochan.set_stall_warning(previous)
     stalls = [r.getMessage() for r in caplog.records if r.name == "gochan"]
-    assert any("AsyncProducer._dispatch" in m for m in stalls), stalls  # warnings are on
-    assert not [m for m in stalls if "_expire_overdue" in m]
+    assert any("Chan.send" in m for m in stalls), stalls  # warnings are on
+    # Issue 14: the idle stages (waiting for work) are not reported either.
+    assert not [m for m in stalls if "Producer" in m or "_expire_overdue" in m], stalls
 
 
 @pytest.mark.timeout(30)
