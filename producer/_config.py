@@ -7,10 +7,17 @@ and ``.Errors``, which are ``producer.return_successes`` and
 sarama's ``Config.Validate`` that concerns a producer; a violation raises
 :class:`ConfigurationError` naming the field in both spellings, and sarama's
 warnings are logged on the ``producer`` logger. Durations are float seconds.
+
+Every node of the tree (every dataclass reachable from :class:`Config`, found at
+import) refuses an attribute that is not one of its fields, with an
+``AttributeError`` that suggests the nearest field:
+``producer.return_success is not a config field; did you mean
+producer.return_successes?``. A typo is never silently accepted.
 """
 
 from __future__ import annotations
 
+import difflib
 import enum
 import logging
 import re
@@ -398,3 +405,55 @@ def _check_types(obj: Any, prefix: str) -> None:
             raise _error("producer.retry.backoff_func", "must be callable or None")
         if not isinstance(p.interceptors, list | tuple):
             raise _error("producer.interceptors", "must be a list")
+
+
+# -- unknown attributes: every node refuses them ---------------------------------------
+
+# Node class -> its path in the tree ("producer.retry."), filled by _guard_nodes.
+_NODE_PATHS: dict[type, str] = {}
+
+
+def _unknown_field(node: object, name: str) -> AttributeError:
+    """The error for ``name`` on a config node, suggesting the nearest field."""
+    path = _NODE_PATHS.get(type(node), "")
+    known = [f.name for f in fields(node)]  # type: ignore[arg-type]
+    snake = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()  # sarama's spelling
+    close = [snake] if snake in known else difflib.get_close_matches(name, known, n=1)
+    if close:
+        hint = f"did you mean {path}{close[0]}?"
+    else:
+        hint = f"the fields of {path[:-1] or 'Config'} are: {', '.join(known)}"
+    err = AttributeError(f"{path}{name} is not a config field; {hint}")
+    err.name, err.obj = name, node
+    return err
+
+
+def _guarded_setattr(self: object, name: str, value: Any) -> None:
+    if name not in self.__dataclass_fields__:  # type: ignore[attr-defined]
+        raise _unknown_field(self, name)
+    object.__setattr__(self, name, value)
+
+
+def _guarded_getattr(self: object, name: str) -> Any:
+    # Only called when normal lookup failed: a typo on read.
+    if name.startswith("__"):
+        raise AttributeError(name)  # protocols probed by copy, pickle, ...
+    raise _unknown_field(self, name)
+
+
+def _guard_nodes(cls: type, path: str) -> None:
+    """Make ``cls`` and every node below it refuse unknown attributes.
+
+    Walks the tree through the fields' default factories, so a node added anywhere
+    under :class:`Config` is guarded without further code.
+    """
+    _NODE_PATHS.setdefault(cls, path)
+    cls.__setattr__ = _guarded_setattr  # type: ignore[assignment]
+    cls.__getattr__ = _guarded_getattr  # type: ignore[attr-defined]
+    for f in fields(cls):
+        factory: object = f.default_factory
+        if isinstance(factory, type) and is_dataclass(factory):
+            _guard_nodes(factory, f"{path}{f.name}.")
+
+
+_guard_nodes(Config, "")

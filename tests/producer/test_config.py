@@ -379,3 +379,70 @@ def test_whole_millisecond_float_timeout_does_not_warn(
     with caplog.at_level(logging.WARNING, logger="producer"):
         config.validate()
     assert not caplog.records
+
+
+# -- unknown attributes (issue 14, item 3) -----------------------------------------------
+
+
+@pytest.mark.parametrize(("statement", "message"), [
+    ("c.producer.return_success = True",
+     "producer.return_success is not a config field; did you mean producer.return_successes?"),
+    ("c.channel_buffer_sise = 16",
+     "channel_buffer_sise is not a config field; did you mean channel_buffer_size?"),
+    ("c.producer.flush.frequncy = 0.1",
+     "producer.flush.frequncy is not a config field; did you mean producer.flush.frequency?"),
+    ("c.metadata.retry.backof = 1",
+     "metadata.retry.backof is not a config field; did you mean metadata.retry.backoff?"),
+    ("c.net.dial_timout = 1",
+     "net.dial_timout is not a config field; did you mean net.dial_timeout?"),
+    ("c.producer.MaxMessageBytes = 10",  # sarama's spelling
+     "producer.MaxMessageBytes is not a config field; did you mean producer.max_message_bytes?"),
+    ("c.producer.retries.max = 1",  # a typo on read, too
+     "producer.retries is not a config field; did you mean producer.retry?"),
+    ("c.zzz = 1",
+     "zzz is not a config field; the fields of Config are: producer, net, metadata, client_id, "
+     "channel_buffer_size, version"),
+])
+def test_an_unknown_attribute_is_refused_with_the_nearest_field(statement: str,
+                                                                message: str) -> None:
+    c = Config()
+    with pytest.raises(AttributeError) as info:
+        exec(statement, {"c": c})
+    assert str(info.value) == message
+    assert c == Config()  # nothing was set
+
+
+def _nodes(obj: Any, path: str = "") -> list[tuple[str, Any]]:
+    from dataclasses import fields, is_dataclass
+
+    out = [(path, obj)]
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if is_dataclass(value):
+            out += _nodes(value, f"{path}{f.name}.")
+    return out
+
+
+def test_every_node_of_the_tree_refuses_unknown_attributes() -> None:
+    """Nodes added later anywhere under Config (net.tls, net.sasl...) are covered."""
+    nodes = _nodes(Config())
+    assert {"producer.", "producer.retry.", "net.", "net.tls.", "net.sasl.",
+            "metadata.retry."} <= {path for path, _ in nodes}
+    for path, node in nodes:
+        with pytest.raises(AttributeError, match=f"^{path}not_a_field is not a config field"):
+            node.not_a_field = 1
+
+
+def test_known_fields_copies_and_equality_still_work() -> None:
+    import copy
+    import dataclasses
+    import pickle
+
+    c = Config()
+    c.producer.return_successes = True
+    c.net.tls.enable = False
+    assert copy.deepcopy(c) == c and pickle.loads(pickle.dumps(c)) == c
+    assert dataclasses.replace(c.producer, timeout=3.0).timeout == 3.0
+    assert getattr(c.producer, "no_such_field", "fallback") == "fallback"
+    assert not hasattr(c, "no_such_field")
+    c.validate()
