@@ -33,6 +33,10 @@ from ._select import default, select
 from ._semaphore import Weighted
 from ._sync import Once, WaitGroup
 from ._timer import Ticker, Timer, after, after_func, tick
+from ._waitgraph import WaitGraph, wait_graph
+
+# isort: split
+from . import trace as trace  # last: it hooks into the modules above
 
 __all__ = [
     "CancelFunc",
@@ -49,6 +53,7 @@ __all__ = [
     "Panic",
     "Ticker",
     "Timer",
+    "WaitGraph",
     "WaitGroup",
     "Weighted",
     "WouldBlock",
@@ -72,6 +77,7 @@ __all__ = [
     "tick",
     "todo",
     "verify_none",
+    "wait_graph",
     "with_cancel",
     "with_deadline",
     "with_timeout",

@@ -58,6 +58,7 @@ from ._errors import Deadlock
 from ._goroutine import _live
 from ._registry import Blocked, _blocked, park_hooks, resume_hooks
 from ._timer import pending_timers
+from ._waitgraph import WaitGraph, build
 
 __all__ = ["deadlock_report", "idle_waits", "set_deadlock_detection", "set_stall_hint",
            "set_stall_warning"]
@@ -484,8 +485,19 @@ def _fire(asleep: tuple[Blocked, ...]) -> None:
     waiter = target.waiter
     if not waiter.claim():
         return  # somebody completed it after all: not a deadlock
-    waiter.error = Deadlock(report)
+    error = Deadlock(report)
+    error.graph = _graph(asleep)
+    waiter.error = error
     waiter.wake()
+
+
+def _graph(asleep: tuple[Blocked, ...]) -> WaitGraph | None:
+    """The wait-for graph of the deadlock; drawn now, while every thread is still parked."""
+    try:
+        return build(asleep, title=HEADER)
+    except Exception:  # a picture must never cost the report
+        log.exception("gochan: could not draw the deadlock's wait-for graph")
+        return None
 
 
 def _after_fork_in_child() -> None:

@@ -14,6 +14,11 @@ A receive from a closed, drained channel is not an error: it returns ``None``
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._waitgraph import WaitGraph
+
 __all__ = [
     "Canceled",
     "ClosedChannelError",
@@ -42,7 +47,14 @@ class WouldBlock(GochanError):
 
 
 class Deadlock(GochanError):
-    """Raised in a blocked call when every thread is blocked in gochan operations."""
+    """Raised in a blocked call when every thread is blocked in gochan operations.
+
+    ``graph`` is the wait-for graph at that moment (who waits on what, who could have
+    unblocked it, the cycle or the dangling wait highlighted): ``exc.graph.write("d.svg")``
+    or ``exc.graph.to_dot()``. ``None`` if it could not be drawn.
+    """
+
+    graph: WaitGraph | None = None
 
 
 class _ContextError(Exception):

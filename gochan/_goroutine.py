@@ -29,6 +29,11 @@ _live: dict[int, Goroutine] = {}
 # before the thread starts, so goroutines() never misses one that go() returned.
 _running: dict[int, Goroutine] = {}
 
+# gochan.trace's hook: called as ``trace_hook(event, record)`` with event ``"create"`` (in
+# the creating thread, from go()), ``"start"`` and ``"exit"`` (in the goroutine's own
+# thread). None unless a trace is recording.
+trace_hook: Callable[[str, Goroutine], None] | None = None
+
 
 class Goroutine:
     """A running (or finished) goroutine: its id, thread, function and creation site."""
@@ -74,6 +79,9 @@ def set_panic_handler(handler: Callable[[BaseException], object] | None) -> None
 def _run(record: Goroutine, func: Callable[..., Any], args: Any, kwargs: Any) -> None:
     ident = threading.get_ident()
     _live[ident] = record
+    traced = trace_hook
+    if traced is not None:
+        traced("start", record)
     try:
         func(*args, **kwargs)
     except BaseException as exc:
@@ -82,6 +90,9 @@ def _run(record: Goroutine, func: Callable[..., Any], args: Any, kwargs: Any) ->
             raise  # threading.excepthook reports it
         handler(exc)
     finally:
+        traced = trace_hook
+        if traced is not None:
+            traced("exit", record)
         del _live[ident]
         _running.pop(record.id, None)
 
@@ -105,6 +116,9 @@ def go(func: Callable[P, object], /, *args: P.args, **kwargs: P.kwargs) -> Gorou
     )
     record.thread = thread
     _running[record.id] = record
+    traced = trace_hook
+    if traced is not None:
+        traced("create", record)
     try:
         thread.start()
     except BaseException:

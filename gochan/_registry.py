@@ -74,6 +74,11 @@ park_hooks: list[Callable[[Blocked], None]] = []
 # Called with the record when a thread whose record is ``warned`` resumes (never raise).
 resume_hooks: list[Callable[[Blocked], None]] = []
 
+# gochan.trace's resume hook: called with the record whenever a parked thread resumes
+# (woken, timed out, or raising). None unless a trace is recording; it parks through
+# park_hooks like the other diagnostics.
+trace_resume: Callable[[Blocked], None] | None = None
+
 
 def caller_frame(depth: int = 2) -> FrameType | None:
     """The frame ``depth`` levels above the caller (1 = the caller's caller)."""
@@ -122,6 +127,9 @@ def block(
         if record.warned:
             for resumed in resume_hooks:
                 resumed(record)
+        traced = trace_resume
+        if traced is not None:
+            traced(record)
     if waiter.error is not None:
         unlink(waiter)
         raise waiter.error

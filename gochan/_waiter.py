@@ -16,11 +16,17 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["Entry", "Waiter", "unlink"]
 
 _allocate_lock = threading.Lock
+
+# gochan.trace's wake hook: called in the waker's thread, with the waiter, just before
+# the owner is woken (so the hand-off is recorded before the owner can resume). None
+# unless a trace is recording; wake() only runs when somebody parked, never on a fast path.
+wake_hook: Callable[[Waiter], None] | None = None
 
 
 class Waiter:
@@ -57,6 +63,9 @@ class Waiter:
 
     def wake(self) -> None:
         """Wake the owner. Only the claimer calls it, once."""
+        hook = wake_hook
+        if hook is not None:
+            hook(self)
         self._park.release()
 
     def wait(self, timeout: float | None = None) -> bool:

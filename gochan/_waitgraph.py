@@ -1,0 +1,501 @@
+"""The wait-for graph: who waits on which channel, and who could unblock it.
+
+Nodes are threads (goroutines, the main thread, other threads), the objects they wait
+on (channels, ``WaitGroup``, ``Weighted``) and pending gochan timers. Edges:
+
+- ``waits``: a thread parked in gochan -> each object its operation waits on;
+- ``unblocks``: an object -> each thread (or timer) that could complete the wait: one
+  whose stack can get to the object. A frame "gets to" an object if one of its
+  variables is the object, or the object is reachable from them through the names
+  its code uses (``self._input``, ``p.successes()`` through the accessor's own code,
+  a closure's cells, a bound method's receiver), following calls two levels deep.
+  Threads parked on the object itself do not count: they are waiting, not helping.
+
+This is a heuristic, stated as such in the picture: a reference is what it takes to
+unblock a wait, not a promise that the thread will. A cycle of ``waits`` and
+``unblocks`` among parked threads is a deadlock (each waits for the next); an object
+with waiters and nobody to unblock it is a dangling wait (``nilchan``, a channel only
+its own waiter knows, a ``successes()`` nobody reads). Both are highlighted.
+
+``WaitGraph.to_dot()`` gives Graphviz DOT; ``to_svg()`` lays the graph out with
+Graphviz's ``dot`` when it is installed and with our own small layered layout
+otherwise (``_graphsvg.py``).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import threading
+import time
+import types
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from ._chan import Chan, _NilChan, nilchan
+from ._dump import _internal, infrastructure_idents
+from ._goroutine import Goroutine, _live
+from ._registry import Blocked, blocked_snapshot
+
+__all__ = ["Edge", "Node", "WaitGraph", "build", "wait_graph"]
+
+_nil: Any = nilchan
+CALL_DEPTH = 2  # calls followed from a frame's code (accessors, closures, methods)
+MAX_CONTAINER = 64  # lists, tuples, dicts and sets longer than this are not searched
+
+
+@dataclass
+class Node:
+    """A thread, an object waited on, or a pending timer.
+
+    ``kind``: ``thread``, ``object`` or ``timer``. ``state`` for threads: the op it is
+    parked in (``chan send``, ...) or ``running``. ``highlight``: ``cycle``,
+    ``dangling`` or ``""``.
+    """
+
+    id: str
+    kind: str
+    label: str
+    detail: str = ""
+    state: str = ""
+    highlight: str = ""
+
+
+@dataclass
+class Edge:
+    """``waits`` (thread -> object) or ``unblocks`` (object -> thread or timer)."""
+
+    src: str
+    dst: str
+    kind: str
+    label: str
+    highlight: str = ""
+
+
+@dataclass
+class WaitGraph:
+    """Who waits on what, and who could unblock it; cycles and dangling waits marked."""
+
+    nodes: dict[str, Node] = field(default_factory=dict)
+    edges: list[Edge] = field(default_factory=list)
+    cycles: list[list[str]] = field(default_factory=list)
+    dangling: list[str] = field(default_factory=list)
+    title: str = "wait-for graph"
+
+    def to_dot(self) -> str:
+        """The graph in Graphviz's DOT language."""
+        from ._graphsvg import to_dot
+
+        return to_dot(self)
+
+    def to_svg(self, engine: str = "auto") -> str:
+        """The graph as SVG: ``engine`` ``"dot"`` (Graphviz), ``"builtin"`` (ours), or
+        ``"auto"`` (Graphviz where installed, else ours)."""
+        from ._graphsvg import to_svg
+
+        return to_svg(self, engine)
+
+    def write(self, path: str | os.PathLike[str], engine: str = "auto") -> Path:
+        """Write ``.svg`` or ``.dot`` (``.gv``), picked by the extension; returns the path."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix == ".svg":
+            text = self.to_svg(engine)
+        elif suffix in (".dot", ".gv"):
+            text = self.to_dot()
+        else:
+            raise ValueError(f"wait graph file {str(path)!r}: the extension must be .svg, "
+                             ".dot or .gv")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def __str__(self) -> str:
+        lines = [self.title]
+        for edge in self.edges:
+            mark = f"  [{edge.highlight}]" if edge.highlight else ""
+            src, dst = self.nodes[edge.src].label, self.nodes[edge.dst].label
+            lines.append(f"  {src} --{edge.label}--> {dst}{mark}")
+        return "\n".join(lines)
+
+
+# -- reachability: can code on this stack get to the object? -------------------------------
+
+
+def _code_names(code: types.CodeType) -> set[str]:
+    """Names a code object uses for attributes and globals, nested functions included."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _code_names(const)
+    return names
+
+
+def _static_attr(obj: Any, name: str) -> Any:
+    """``obj.name`` without running user code (instance dict and slots only), or a miss."""
+    try:
+        d = object.__getattribute__(obj, "__dict__")
+    except AttributeError:
+        d = None
+    if type(d) is dict and name in d:
+        return d[name]
+    for klass in type(obj).__mro__:
+        attr = klass.__dict__.get(name, _MISS)
+        if attr is _MISS:
+            continue
+        if isinstance(attr, types.MemberDescriptorType):
+            try:
+                return attr.__get__(obj, type(obj))
+            except AttributeError:
+                return _MISS
+        if isinstance(attr, types.FunctionType):
+            return types.MethodType(attr, obj)
+        return _MISS
+    return _MISS
+
+
+_MISS: Any = object()
+_SCALARS = (str, bytes, int, float, bool, type(None), type, types.ModuleType)
+
+
+class _Finder:
+    """Searches from one thread's frames for the objects in ``targets``."""
+
+    def __init__(self, targets: dict[int, str]) -> None:
+        self.targets = targets
+        self.found: dict[str, str] = {}  # target key -> path (the shortest seen)
+        self._seen: dict[int, int] = {}  # id -> deepest remaining budget it was searched with
+
+    def search(self, obj: Any, path: str, names: set[str], calls: int, hops: int) -> None:
+        key = self.targets.get(id(obj))
+        if key is not None:
+            known = self.found.get(key)
+            if known is None or len(path) < len(known):
+                self.found[key] = path
+            return
+        if hops <= 0 or isinstance(obj, _SCALARS):
+            return
+        budget = calls * 16 + hops
+        if self._seen.get(id(obj), -1) >= budget:
+            return
+        self._seen[id(obj)] = budget
+        if isinstance(obj, types.MethodType):
+            self.search(obj.__self__, path, names, calls, hops)
+            if calls > 0 and isinstance(obj.__func__, types.FunctionType):
+                self._function(obj.__func__, path, calls - 1, receiver=obj.__self__)
+            return
+        if isinstance(obj, types.FunctionType):
+            if calls > 0:
+                self._function(obj, path, calls - 1)
+            return
+        if isinstance(obj, functools.partial):
+            self.search(obj.func, path, names, calls, hops - 1)
+            for arg in (*obj.args, *obj.keywords.values()):
+                self.search(arg, path, names, calls, hops - 1)
+            return
+        if isinstance(obj, list | tuple | set | frozenset):
+            if len(obj) <= MAX_CONTAINER:
+                for i, item in enumerate(list(obj)):
+                    self.search(item, f"{path}[{i}]", names, calls, hops - 1)
+            return
+        if isinstance(obj, dict):
+            if len(obj) <= MAX_CONTAINER:
+                for k, item in list(obj.items()):
+                    self.search(item, f"{path}[{k!r}]", names, calls, hops - 1)
+            return
+        for name in names:
+            attr = _static_attr(obj, name)
+            if attr is _MISS:
+                continue
+            if isinstance(attr, types.MethodType) and attr.__self__ is obj:
+                # An accessor or a method the code calls: search what its own code names.
+                if calls > 0 and isinstance(attr.__func__, types.FunctionType):
+                    self._function(attr.__func__, f"{path}.{name}()", calls - 1, receiver=obj)
+                continue
+            self.search(attr, f"{path}.{name}", names, calls, hops - 1)
+
+    def _function(self, func: types.FunctionType, path: str, calls: int,
+                  receiver: Any = _MISS) -> None:
+        code = func.__code__
+        names = _code_names(code)
+        if receiver is not _MISS:
+            self.search(receiver, path, names, calls, 2)
+        for var, cell in zip(code.co_freevars, func.__closure__ or (), strict=False):
+            try:
+                value = cell.cell_contents
+            except ValueError:
+                continue
+            self.search(value, f"{path}<{var}>", names, calls, 2)
+        glob = func.__globals__
+        for name in names:
+            value = glob.get(name, _MISS)
+            if value is not _MISS and not isinstance(value, (*_SCALARS, types.FunctionType)):
+                self.search(value, name, names, calls, 2)
+
+    def frame(self, frame: FrameType) -> None:
+        code = frame.f_code
+        names = _code_names(code)
+        try:
+            local_vars = dict(frame.f_locals)
+        except Exception:  # a frame being torn down
+            return
+        for var, value in local_vars.items():
+            self.search(value, var, names, CALL_DEPTH, 2)
+        glob = frame.f_globals
+        if glob is not local_vars:
+            for name in names:
+                value = glob.get(name, _MISS)
+                if value is not _MISS and not isinstance(value, _SCALARS):
+                    self.search(value, name, names, CALL_DEPTH, 2)
+
+
+def _user_stack(frame: FrameType | None, limit: int = 12) -> list[FrameType]:
+    frames: list[FrameType] = []
+    while frame is not None and len(frames) < limit:
+        if not _internal(frame):
+            frames.append(frame)
+        frame = frame.f_back
+    return frames
+
+
+# -- building ---------------------------------------------------------------------------------
+
+
+def _short(path: str) -> str:
+    parts = path.replace(os.sep, "/").split("/")
+    return "/".join(parts[-2:]) if len(parts) > 1 else path
+
+
+def _site(frame: FrameType | None) -> str:
+    for f in _user_stack(frame, 1):
+        return f"{_short(f.f_code.co_filename)}:{f.f_lineno} in {f.f_code.co_name}"
+    return "?"
+
+
+def _thread_id(ident: int, goroutine: Goroutine | None, main_ident: int | None) -> str:
+    if goroutine is not None:
+        return f"g{goroutine.id}"
+    return "main" if ident == main_ident else f"t{ident}"
+
+
+def _thread_label(name: str, goroutine: Goroutine | None) -> str:
+    if goroutine is not None:
+        func = goroutine.func_name.rsplit(".", 1)[-1]
+        return f"goroutine {goroutine.id} {func}"
+    return name
+
+
+def _object_key(obj: Any) -> str:
+    if isinstance(obj, _NilChan):
+        return "nil"
+    if isinstance(obj, Chan):
+        return f"c{obj._seq}"
+    return f"o{id(obj)}"
+
+
+def _object_detail(obj: Any) -> str:
+    if isinstance(obj, _NilChan):
+        return "nilchan: never ready"
+    if isinstance(obj, Chan):
+        state = " closed" if obj._closed else ""
+        return f"Chan({obj._cap}) len {len(obj._buf)}{state}\nmade at {_short(obj._site)}"
+    return repr(obj)
+
+
+def _name_from(path: str) -> str:
+    """``self._window`` -> ``window``; ``p.successes()<x>`` -> ``x``; ``jobs`` -> ``jobs``."""
+    tail = path
+    for sep in (".", "<", ">", "(", ")", "["):
+        tail = tail.replace(sep, " ")
+    words = [w for w in tail.split() if w not in ("self",)]
+    return words[-1].lstrip("_") if words else path
+
+
+def _attr_names(paths: list[str]) -> set[str]:
+    """The names of ``paths`` that end in an attribute (``self._window`` -> ``window``)."""
+    return {_name_from(p) for p in paths if "." in p}
+
+
+def _pending_timers() -> list[tuple[str, Any, float]]:
+    """``(node id, timer, seconds left)`` for each gochan timer still due to fire."""
+    from ._timer import _scheduler
+
+    now = time.monotonic()
+    out = []
+    with _scheduler._cond:
+        heap = list(_scheduler._heap)
+    for when, seq, gen, timer in heap:
+        if gen == timer._gen:
+            out.append((f"timer{seq}", timer, max(when - now, 0.0)))
+    return out
+
+
+def build(records: Iterable[Blocked], *, title: str = "wait-for graph",
+          frames: dict[int, FrameType] | None = None,
+          exclude: Iterable[int] = ()) -> WaitGraph:
+    """The graph of ``records`` (the parked operations), with every live thread as a
+    possible unblocker. ``frames`` defaults to ``sys._current_frames()``; threads in
+    ``exclude`` (and gochan's own) are left out."""
+    records = list(records)
+    frames = sys._current_frames() if frames is None else frames
+    skip = set(exclude) | infrastructure_idents()
+    main_ident = threading.main_thread().ident
+    names = {t.ident: t.name for t in threading.enumerate()}
+    graph = WaitGraph(title=title)
+    now = time.monotonic()
+
+    # What is waited on, and by whom.
+    targets: dict[int, str] = {}
+    objects: dict[str, Any] = {}
+    waiters: dict[str, set[str]] = {}
+    by_thread: dict[int, str] = {}
+    for record in records:
+        g = _live.get(record.ident)
+        tid = _thread_id(record.ident, g, main_ident)
+        by_thread[record.ident] = tid
+        name = names.get(record.ident, record.thread_name)
+        graph.nodes[tid] = Node(tid, "thread", _thread_label(name, g),
+                                detail=f"[{record.op}, {now - record.since:.1f}s]\n"
+                                       f"at {_site(record.frame)}",
+                                state=record.op)
+        cases = record.cases
+        if not cases:  # a nil-channel op, or a select with only nil cases (or none)
+            cases = (("send" if "send" in record.op else "recv", _nil),)
+        for kind, obj in cases:
+            key = _object_key(obj)
+            objects[key] = obj
+            if key != "nil":
+                targets[id(obj)] = key
+            waiters.setdefault(key, set()).add(tid)
+            graph.edges.append(Edge(tid, key, "waits", kind))
+
+    # Who can get to each object.
+    names_seen: dict[str, list[str]] = {}
+    helpers: dict[str, dict[str, str]] = {}  # object key -> holder id -> path
+    idents = {t.ident for t in threading.enumerate() if t.ident is not None}
+    idents |= set(frames)
+    for ident in idents:
+        if ident in skip:
+            continue
+        parked = next((r for r in records if r.ident == ident), None)
+        frame = parked.frame if parked is not None else frames.get(ident)
+        finder = _Finder(targets)
+        for f in _user_stack(frame):
+            finder.frame(f)
+        if not finder.found:
+            continue
+        g = _live.get(ident)
+        tid = by_thread.get(ident) or _thread_id(ident, g, main_ident)
+        for key, path in finder.found.items():
+            names_seen.setdefault(key, []).append(path)
+            if tid in waiters.get(key, ()):
+                continue
+            helpers.setdefault(key, {})[tid] = path
+            if tid not in graph.nodes:
+                graph.nodes[tid] = Node(tid, "thread", _thread_label(names.get(ident, "?"), g),
+                                        detail=f"[running]\nat {_site(frame)}",
+                                        state="running")
+    for timer_id, timer, left in _pending_timers():
+        finder = _Finder(targets)
+        finder.search(timer, "timer", set(vars(timer)), CALL_DEPTH, 3)
+        for key in finder.found:
+            helpers.setdefault(key, {})[timer_id] = "fires"
+            graph.nodes[timer_id] = Node(timer_id, "timer", "gochan timer",
+                                         detail=f"fires in {left:.2f}s", state="pending")
+
+    for key, obj in objects.items():
+        seen = names_seen.get(key, [])
+        # Its name: an attribute's (``p._input``) before a local alias (``raw``), shortest.
+        label = min((_name_from(p) for p in seen), key=lambda n: (n not in _attr_names(seen),
+                                                                   len(n))) if seen else (
+            "nilchan" if key == "nil" else type(obj).__name__)
+        graph.nodes[key] = Node(key, "object", label, detail=_object_detail(obj))
+        verb = _could(obj, key, graph)
+        for holder, path in sorted(helpers.get(key, {}).items()):
+            via = "" if path in ("fires", graph.nodes[key].label) else f" ({path})"
+            label = "fires" if path == "fires" else f"could {verb}{via}"
+            graph.edges.append(Edge(key, holder, "unblocks", label))
+    _highlight(graph, waiters)
+    return graph
+
+
+def _could(obj: Any, key: str, graph: WaitGraph) -> str:
+    """What a helper would do to unblock the waiters on ``obj``."""
+    if not isinstance(obj, Chan):
+        return "done()" if type(obj).__name__ == "WaitGroup" else "release"
+    kinds = {e.label for e in graph.edges if e.kind == "waits" and e.dst == key}
+    if kinds == {"send"}:
+        return "receive"
+    if kinds == {"recv"}:
+        return "send/close"
+    return "send/receive"
+
+
+def _highlight(graph: WaitGraph, waiters: dict[str, set[str]]) -> None:
+    """Mark cycles (strongly connected components) and objects nobody can unblock."""
+    succ: dict[str, list[str]] = {n: [] for n in graph.nodes}
+    for edge in graph.edges:
+        succ[edge.src].append(edge.dst)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    counter = [0]
+    components: list[list[str]] = []
+
+    def strongconnect(v: str) -> None:  # Tarjan's algorithm; the graphs are small
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on_stack.add(v)
+        for w in succ[v]:
+            if w not in index:
+                strongconnect(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                components.append(component[::-1])
+
+    for v in list(graph.nodes):
+        if v not in index:
+            strongconnect(v)
+    in_cycle: set[str] = set()
+    for component in components:
+        graph.cycles.append(component)
+        in_cycle |= set(component)
+    for node_id in in_cycle:
+        graph.nodes[node_id].highlight = "cycle"
+    for edge in graph.edges:
+        if edge.src in in_cycle and edge.dst in in_cycle:
+            edge.highlight = "cycle"
+    for key in waiters:
+        if any(e.src == key and e.kind == "unblocks" for e in graph.edges):
+            continue
+        graph.dangling.append(key)
+        graph.nodes[key].highlight = "dangling"
+        for edge in graph.edges:
+            if edge.dst == key and edge.kind == "waits":
+                edge.highlight = "dangling"
+                if not graph.nodes[edge.src].highlight:
+                    graph.nodes[edge.src].highlight = "dangling"
+
+
+def wait_graph() -> WaitGraph:
+    """The wait-for graph of the program now: every thread parked in gochan, what it waits
+    on, and who could unblock it (``gochan.dump()``'s picture). The calling thread counts
+    as running."""
+    return build(blocked_snapshot(), title="gochan wait-for graph",
+                 exclude=())
