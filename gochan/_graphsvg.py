@@ -8,7 +8,8 @@ same way (``<g class="node">`` / ``<g class="edge">`` with a ``<title>`` of the 
 id or ``src->dst``, as Graphviz does), so tools and tests read either.
 
 Colours: threads parked in gochan are boxes, running threads are green boxes, objects
-are ellipses; a cycle is red, a dangling wait orange.
+are ellipses; a cycle is red; a dangling wait, and what waits on it down the chain,
+orange.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ if TYPE_CHECKING:
 __all__ = ["to_dot", "to_svg"]
 
 RED, ORANGE, GREY, GREEN = "#c62828", "#ef6c00", "#555555", "#2e7d32"
-_FILL = {"cycle": "#ffebee", "dangling": "#fff3e0"}
-_EDGE = {"cycle": RED, "dangling": ORANGE}
+_FILL = {"cycle": "#ffebee", "dangling": "#fff3e0", "stuck": "#fff8e1"}
+_EDGE = {"cycle": RED, "dangling": ORANGE, "stuck": ORANGE}
 
 
 def _dot_id(text: str) -> str:
@@ -164,6 +165,7 @@ def _builtin_svg(graph: WaitGraph) -> str:
     band_bottom = top
     band = 0
     bands: dict[str, int] = {}
+    bottoms: dict[int, float] = {}  # band -> the lowest node edge in it
     total_w = 0.0
     for col in sorted(columns):
         width = max(sizes[n][0] for n in columns[col])
@@ -176,17 +178,20 @@ def _builtin_svg(graph: WaitGraph) -> str:
             h = sizes[node_id][1]
             pos[node_id] = (x + width / 2, y + h / 2)
             bands[node_id] = band
+            bottoms[band] = max(bottoms.get(band, 0.0), y + h)
             y += h + _ROW_GAP
         band_bottom = max(band_bottom, y)
         total_w = max(total_w, x + width + _MARGIN)
         x += width + gaps.get(col, _COL_GAP)
     total_h = band_bottom + _MARGIN + 60  # room for back edges looping under the columns
+    total_w = max(total_w, 780)  # the legend's width
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{total_w:.0f}" height="{total_h:.0f}" '
         f'viewBox="0 0 {total_w:.0f} {total_h:.0f}" font-family="Helvetica, Arial, sans-serif">',
         "<defs>",
     ]
-    for name, color in (("normal", GREY), ("cycle", RED), ("dangling", ORANGE)):
+    for name, color in (("normal", GREY), ("cycle", RED), ("dangling", ORANGE),
+                        ("stuck", ORANGE)):
         out.append(f'<marker id="arrow-{name}" viewBox="0 0 10 10" refX="10" refY="5" '
                    f'markerWidth="9" markerHeight="9" markerUnits="userSpaceOnUse" '
                    f'orient="auto-start-reverse">'
@@ -196,14 +201,15 @@ def _builtin_svg(graph: WaitGraph) -> str:
     out.append(f'<text x="{_MARGIN}" y="{_MARGIN + 12}" font-size="14" font-weight="bold">'
                f"{escape(graph.title)}</text>")
     for i, edge in enumerate(graph.edges):
-        out.append(_svg_edge(edge, i, pos, sizes, bands))
+        out.append(_svg_edge(edge, i, pos, sizes, bands, bottoms))
     for node_id, node in graph.nodes.items():
         out.append(_svg_node(node, pos[node_id], sizes[node_id]))
     legend_y = total_h - 14
     out.append(f'<text x="{_MARGIN}" y="{legend_y:.0f}" font-size="10" fill="#444">'
                "solid: waits on · dashed: could unblock (its stack can reach the object) · "
                '<tspan fill="#c62828">red: cycle (deadlock)</tspan> · '
-               '<tspan fill="#ef6c00">orange: nobody can unblock it</tspan></text>')
+               '<tspan fill="#ef6c00">orange: nobody can unblock it (or what it waits on)'
+               '</tspan></text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
@@ -252,7 +258,8 @@ def _border(centre: tuple[float, float], size: tuple[float, float], toward: tupl
 
 
 def _svg_edge(edge: Edge, i: int, pos: dict[str, tuple[float, float]],
-              sizes: dict[str, tuple[float, float]], bands: dict[str, int]) -> str:
+              sizes: dict[str, tuple[float, float]], bands: dict[str, int],
+              bottoms: dict[int, float]) -> str:
     color = _EDGE.get(edge.highlight, GREY)
     marker = edge.highlight or "normal"
     dash = ' stroke-dasharray="6 4"' if edge.kind == "unblocks" else ""
@@ -280,7 +287,7 @@ def _svg_edge(edge: Edge, i: int, pos: dict[str, tuple[float, float]],
         # Back along the same row: loop under it.
         a = (src[0], src[1] + sh / 2)
         b = (dst[0], dst[1] + dh / 2)
-        low = max(a[1], b[1]) + 40 + 12 * (i % 3)
+        low = bottoms[bands[edge.src]] + 22 + 10 * (i % 3)
         d = (f"M{a[0]:.1f},{a[1]:.1f} C{a[0]:.1f},{low:.1f} {b[0]:.1f},{low:.1f} "
              f"{b[0]:.1f},{b[1]:.1f}")
         lx, ly = (a[0] + b[0]) / 2, low - 4

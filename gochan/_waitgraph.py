@@ -127,12 +127,22 @@ class WaitGraph:
 
 
 def _code_names(code: types.CodeType) -> set[str]:
-    """Names a code object uses for attributes and globals, nested functions included."""
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            names |= _code_names(const)
+    """Names a code object uses for attributes and globals, nested functions included.
+
+    One set per code object (cached), so a search can tell scopes apart by identity."""
+    names = _names_cache.get(code)
+    if names is None:
+        names = set(code.co_names)
+        for const in code.co_consts:
+            if isinstance(const, types.CodeType):
+                names |= _code_names(const)
+        if len(_names_cache) > 4096:
+            _names_cache.clear()
+        _names_cache[code] = names
     return names
+
+
+_names_cache: dict[types.CodeType, set[str]] = {}
 
 
 def _static_attr(obj: Any, name: str) -> Any:
@@ -168,7 +178,8 @@ class _Finder:
     def __init__(self, targets: dict[int, str]) -> None:
         self.targets = targets
         self.found: dict[str, str] = {}  # target key -> path (the shortest seen)
-        self._seen: dict[int, int] = {}  # id -> deepest remaining budget it was searched with
+        # (id of object, id of the names in scope) -> the largest budget it was searched with
+        self._seen: dict[tuple[int, int], int] = {}
 
     def search(self, obj: Any, path: str, names: set[str], calls: int, hops: int) -> None:
         key = self.targets.get(id(obj))
@@ -180,9 +191,10 @@ class _Finder:
         if hops <= 0 or isinstance(obj, _SCALARS):
             return
         budget = calls * 16 + hops
-        if self._seen.get(id(obj), -1) >= budget:
+        seen = (id(obj), id(names))
+        if self._seen.get(seen, -1) >= budget:
             return
-        self._seen[id(obj)] = budget
+        self._seen[seen] = budget
         if isinstance(obj, types.MethodType):
             self.search(obj.__self__, path, names, calls, hops)
             if calls > 0 and isinstance(obj.__func__, types.FunctionType):
@@ -436,23 +448,63 @@ def _could(obj: Any, key: str, graph: WaitGraph) -> str:
 
 
 def _highlight(graph: WaitGraph, waiters: dict[str, set[str]]) -> None:
-    """Mark cycles (strongly connected components) and objects nobody can unblock."""
+    """Mark what is stuck: cycles red (``cycle``), the rest orange (``dangling`` for
+    objects nobody can unblock and their waiters, ``stuck`` down the chain).
+
+    A parked thread can still go on if any object it waits on can be unblocked (a
+    ``select`` needs one ready case), an object if any of its helpers can go on;
+    running threads and pending timers can. What is left once that settles is stuck.
+    """
     succ: dict[str, list[str]] = {n: [] for n in graph.nodes}
     for edge in graph.edges:
         succ[edge.src].append(edge.dst)
+    live = {n.id for n in graph.nodes.values() if n.state in ("running", "pending")}
+    changed = True
+    while changed:
+        changed = False
+        for node in graph.nodes.values():
+            if node.id not in live and any(w in live for w in succ[node.id]):
+                live.add(node.id)
+                changed = True
+    stuck = set(graph.nodes) - live
+    in_cycle: dict[str, int] = {}
+    for number, component in enumerate(_cycles(stuck, succ)):
+        graph.cycles.append(component)
+        for node_id in component:
+            in_cycle[node_id] = number
+    for key in waiters:
+        if key in stuck and not succ[key] and key not in in_cycle:
+            graph.dangling.append(key)
+    for node_id in stuck:
+        node = graph.nodes[node_id]
+        if node_id in in_cycle:
+            node.highlight = "cycle"
+        elif node_id in graph.dangling or any(w in graph.dangling for w in succ[node_id]):
+            node.highlight = "dangling"
+        else:
+            node.highlight = "stuck"
+    for edge in graph.edges:
+        if edge.src in in_cycle and in_cycle.get(edge.dst) == in_cycle[edge.src]:
+            edge.highlight = "cycle"
+        elif edge.src in stuck and edge.dst in stuck:
+            edge.highlight = "dangling" if edge.dst in graph.dangling else "stuck"
+
+
+def _cycles(nodes: set[str], succ: dict[str, list[str]]) -> list[list[str]]:
+    """The strongly connected components (of two or more) among ``nodes`` (Tarjan)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
     on_stack: set[str] = set()
-    counter = [0]
     components: list[list[str]] = []
 
-    def strongconnect(v: str) -> None:  # Tarjan's algorithm; the graphs are small
-        index[v] = low[v] = counter[0]
-        counter[0] += 1
+    def strongconnect(v: str) -> None:  # recursive: the graphs are small
+        index[v] = low[v] = len(index)
         stack.append(v)
         on_stack.add(v)
         for w in succ[v]:
+            if w not in nodes:
+                continue
             if w not in index:
                 strongconnect(w)
                 low[v] = min(low[v], low[w])
@@ -469,28 +521,10 @@ def _highlight(graph: WaitGraph, waiters: dict[str, set[str]]) -> None:
             if len(component) > 1:
                 components.append(component[::-1])
 
-    for v in list(graph.nodes):
+    for v in sorted(nodes):
         if v not in index:
             strongconnect(v)
-    in_cycle: set[str] = set()
-    for component in components:
-        graph.cycles.append(component)
-        in_cycle |= set(component)
-    for node_id in in_cycle:
-        graph.nodes[node_id].highlight = "cycle"
-    for edge in graph.edges:
-        if edge.src in in_cycle and edge.dst in in_cycle:
-            edge.highlight = "cycle"
-    for key in waiters:
-        if any(e.src == key and e.kind == "unblocks" for e in graph.edges):
-            continue
-        graph.dangling.append(key)
-        graph.nodes[key].highlight = "dangling"
-        for edge in graph.edges:
-            if edge.dst == key and edge.kind == "waits":
-                edge.highlight = "dangling"
-                if not graph.nodes[edge.src].highlight:
-                    graph.nodes[edge.src].highlight = "dangling"
+    return components
 
 
 def wait_graph() -> WaitGraph:

@@ -84,7 +84,7 @@ def test_waitgroup_deadlock_is_a_red_cycle(tmp_path: Path) -> None:
 
 def test_two_party_deadlock(tmp_path: Path) -> None:
     _, svg = deadlock_graph("deadlock_two_party", tmp_path)
-    nodes, edges = svg_graph(svg)
+    _, edges = svg_graph(svg)
     assert len(edges) == 4 and {e["data-highlight"] for e in edges} == {"cycle"}
 
 
