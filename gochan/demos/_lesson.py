@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -17,12 +18,16 @@ from pathlib import Path
 from typing import TextIO
 
 import gochan
+from gochan._registry import blocked_snapshot
+from gochan._waitgraph import WaitGraph, build
 
 __all__ = [
     "Finished",
     "Progress",
     "broker_origin",
     "indented",
+    "observed_child",
+    "observing",
     "on_fresh_topic",
     "run_in_subprocess",
     "stall_warnings",
@@ -52,12 +57,23 @@ def run_in_subprocess(module: str, func: str, timeout: float = 30.0) -> Finished
     For lessons that must end the process to make their point (a deadlock, a leak):
     in here they would take the caller down with them, or leave threads behind.
     Deadlock detection is switched on in the child whatever the environment says.
+    Under :func:`observing`, the child records its own trace (added to ours as a
+    process of its own) and draws the wait-for graph when it fails.
     """
     env = dict(os.environ, GOCHAN_DEADLOCK="1")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH")]))
+    code = f"from {module} import {func}; {func}()"
+    watch = _Observer.current
+    child_trace = None
+    if watch is not None:
+        child_trace = watch.child_trace_path(func)
+        code = (f"from gochan.demos._lesson import observed_child; "
+                f"observed_child({module!r}, {func!r}, {child_trace!r}, {watch.graph!r})")
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-c", f"from {module} import {func}; {func}()"],
+    proc = subprocess.run([sys.executable, "-c", code],
                           capture_output=True, text=True, env=env, timeout=timeout)
+    if watch is not None and child_trace is not None:
+        watch.child_finished(child_trace, f"{func}() in its own interpreter (python -c)")
     return Finished(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started)
 
 
@@ -190,3 +206,123 @@ def on_fresh_topic(prefix: str, warn_after: float, lesson: Callable[[str, str], 
                 return lesson(cluster.bootstrap_servers, topic)
         finally:
             cluster.delete_topic(topic)
+
+
+# -- --trace and --graph ----------------------------------------------------------------------
+
+
+class _Observer:
+    """What ``--trace`` and ``--graph`` asked for, while a demo runs.
+
+    The graph is taken the first time some operation has waited ``graph_after``
+    seconds (a stall, seen from a thread of ours that only looks); failing that, the
+    moment of the longest wait seen is drawn at the end. A lesson run in its own
+    interpreter draws its own graph when it fails (its deadlock, its leak), and that
+    one wins: it is the lesson.
+    """
+
+    current: _Observer | None = None
+
+    def __init__(self, trace: str | None, graph: str | None, graph_after: float) -> None:
+        self.trace = trace
+        self.graph = graph
+        self.graph_after = graph_after
+        self.recording: gochan.trace.Recording | None = None
+        self._tmp = tempfile.TemporaryDirectory(prefix="gochan-demo-")
+        self._children = 0
+        self._child_wrote_graph = False
+        self._stop = threading.Event()
+        self._best: tuple[float, WaitGraph] | None = None
+        self._taken = False
+        self._watcher: threading.Thread | None = None
+
+    def child_trace_path(self, func: str) -> str | None:
+        if self.trace is None:
+            return None
+        self._children += 1
+        return str(Path(self._tmp.name) / f"{self._children}-{func}.json")
+
+    def child_finished(self, trace_path: str, name: str) -> None:
+        if self.recording is not None and Path(trace_path).exists():
+            self.recording.include(trace_path, name)
+        if self.graph is not None and Path(self.graph).exists():
+            self._child_wrote_graph = True
+
+    def _watch(self) -> None:
+        me = threading.get_ident()
+        while not self._stop.wait(0.05):
+            records = [r for r in blocked_snapshot() if r.ident != me]
+            if not records:
+                continue
+            age = time.monotonic() - min(r.since for r in records)
+            if self._taken or (self._best is not None and age <= self._best[0] * 1.5):
+                continue
+            title = f"wait-for graph after {age:.1f}s of waiting"
+            self._best = (age, build(records, title=title, exclude=(me,)))
+            if age >= self.graph_after and self.graph is not None:
+                self._taken = True
+                self._best[1].write(self.graph)
+                print(f"  (wait-for graph after {age:.1f}s of waiting: {self.graph})", flush=True)
+
+    def __enter__(self) -> _Observer:
+        if self.trace is not None:
+            self.recording = gochan.trace.start(self.trace)
+        if self.graph is not None:
+            Path(self.graph).unlink(missing_ok=True)
+            self._watcher = threading.Thread(target=self._watch, name="demo-graph-watcher",
+                                             daemon=True)
+            self._watcher.start()
+        _Observer.current = self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _Observer.current = None
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join()
+        if self.graph is not None and not self._taken and not self._child_wrote_graph:
+            if self._best is not None:
+                self._best[1].write(self.graph)
+            else:
+                build([], title="wait-for graph: nothing ever waited").write(self.graph)
+        if self.recording is not None:
+            self.recording.stop()
+        self._tmp.cleanup()
+        for what, path in (("trace", self.trace), ("wait-for graph", self.graph)):
+            if path is not None:
+                print(f"({what}: {path})")
+
+
+@contextmanager
+def observing(trace: str | None, graph: str | None,
+              graph_after: float = 1.0) -> Iterator[None]:
+    """Record a trace of the demo to ``trace`` and draw its wait-for graph to ``graph``
+    (either may be ``None``); see :class:`_Observer` for when the graph is taken."""
+    if trace is None and graph is None:
+        yield
+        return
+    with _Observer(trace, graph, graph_after):
+        yield
+
+
+def observed_child(module: str, func: str, trace: str | None, graph: str | None) -> None:
+    """The child side of :func:`run_in_subprocess` under :func:`observing`: run
+    ``module.func()``, recording ``trace``; when it fails, draw the wait-for graph (the
+    deadlock's own, or the program's at that moment) to ``graph``."""
+    import importlib
+
+    run = getattr(importlib.import_module(module), func)
+    recording = gochan.trace.start(trace) if trace else None
+    try:
+        run()
+    except gochan.Deadlock as exc:
+        if graph and exc.graph is not None:
+            exc.graph.write(graph)
+        raise
+    except BaseException:
+        if graph:
+            gochan.wait_graph().write(graph)
+        raise
+    finally:
+        if recording is not None:
+            recording.stop()

@@ -19,6 +19,7 @@ JOBS = 5
 WORK = 0.02  # seconds per job
 TIMEOUT = 0.5  # silence after which the supervisor gives up on a worker
 HANGS_AFTER = {1: 3, 2: 3}  # worker number -> jobs done before it hangs
+GRAPH_AFTER = 0.3  # --graph: drawn while worker 1 hangs (python -m gochan.demos)
 
 
 def worker(ctx: Context, number: int, heartbeat: Chan[int]) -> None:
