@@ -5,17 +5,22 @@ on (channels, ``WaitGroup``, ``Weighted``) and pending gochan timers. Edges:
 
 - ``waits``: a thread parked in gochan -> each object its operation waits on;
 - ``unblocks``: an object -> each thread (or timer) that could complete the wait: one
-  whose stack can get to the object. A frame "gets to" an object if one of its
-  variables is the object, or the object is reachable from them through the names
-  its code uses (``self._input``, ``p.successes()`` through the accessor's own code,
-  a closure's cells, a bound method's receiver), following calls two levels deep.
-  Threads parked on the object itself do not count: they are waiting, not helping.
+  whose stack holds the object. A frame holds an object if one of its variables is
+  the object or leads to it through the names its code uses (``self._input``, or an
+  accessor such as ``p.input()``), or if it holds a function that does (a closure, a
+  bound method, a cancel func: its code counts, one method call deeper). Methods the
+  frame's code merely calls are not followed (``p.close()`` would drain
+  ``successes()`` one day; nobody reads it now). Threads parked on the object itself
+  do not count: they are waiting, not helping.
 
-This is a heuristic, stated as such in the picture: a reference is what it takes to
-unblock a wait, not a promise that the thread will. A cycle of ``waits`` and
-``unblocks`` among parked threads is a deadlock (each waits for the next); an object
-with waiters and nobody to unblock it is a dangling wait (``nilchan``, a channel only
-its own waiter knows, a ``successes()`` nobody reads). Both are highlighted.
+This is a heuristic, and the picture says so: holding an object is what it takes to
+unblock a wait, not a promise that the thread will. A thread parked in gochan can go
+on if any object it waits on can be unblocked (a ``select`` needs one ready case);
+an object can if any of its helpers can; running threads and pending timers can.
+What is left is stuck: a cycle among it is a deadlock (each waits for the next, red);
+an object with waiters and nobody to unblock it is a dangling wait (``nilchan``, a
+channel only its own waiter knows, a ``successes()`` nobody reads), orange with
+everything waiting on it down the chain.
 
 ``WaitGraph.to_dot()`` gives Graphviz DOT; ``to_svg()`` lays the graph out with
 Graphviz's ``dot`` when it is installed and with our own small layered layout
@@ -44,8 +49,8 @@ from ._registry import Blocked, blocked_snapshot
 __all__ = ["Edge", "Node", "WaitGraph", "build", "wait_graph"]
 
 _nil: Any = nilchan
-CALL_DEPTH = 2  # calls followed from a frame's code (accessors, closures, methods)
 MAX_CONTAINER = 64  # lists, tuples, dicts and sets longer than this are not searched
+MAX_WORK = 20_000  # objects one thread's search looks at, at most
 
 
 @dataclass
@@ -169,6 +174,13 @@ def _static_attr(obj: Any, name: str) -> Any:
 
 
 _MISS: Any = object()
+
+
+def _accessor(func: types.FunctionType) -> bool:
+    """Whether ``func`` is a getter: ``def input(self): return self._input`` and the like."""
+    code = func.__code__
+    return (code.co_argcount == 1 and len(code.co_names) <= 2 and len(code.co_code) <= 64
+            and not any(isinstance(c, types.CodeType) for c in code.co_consts))
 _SCALARS = (str, bytes, int, float, bool, type(None), type, types.ModuleType)
 
 
@@ -180,6 +192,7 @@ class _Finder:
         self.found: dict[str, str] = {}  # target key -> path (the shortest seen)
         # (id of object, id of the names in scope) -> the largest budget it was searched with
         self._seen: dict[tuple[int, int], int] = {}
+        self._work = MAX_WORK  # objects looked at, at most
 
     def search(self, obj: Any, path: str, names: set[str], calls: int, hops: int) -> None:
         key = self.targets.get(id(obj))
@@ -188,21 +201,23 @@ class _Finder:
             if known is None or len(path) < len(known):
                 self.found[key] = path
             return
-        if hops <= 0 or isinstance(obj, _SCALARS):
+        if hops <= 0 or isinstance(obj, _SCALARS) or self._work <= 0:
             return
+        self._work -= 1
         budget = calls * 16 + hops
         seen = (id(obj), id(names))
         if self._seen.get(seen, -1) >= budget:
             return
         self._seen[seen] = budget
+        # A function held in a variable (a closure, a bound method, a cancel func) is a
+        # capability the thread holds: what its code names counts, one call further.
         if isinstance(obj, types.MethodType):
             self.search(obj.__self__, path, names, calls, hops)
-            if calls > 0 and isinstance(obj.__func__, types.FunctionType):
-                self._function(obj.__func__, path, calls - 1, receiver=obj.__self__)
+            if isinstance(obj.__func__, types.FunctionType):
+                self._function(obj.__func__, path, 1, receiver=obj.__self__)
             return
         if isinstance(obj, types.FunctionType):
-            if calls > 0:
-                self._function(obj, path, calls - 1)
+            self._function(obj, path, 1)
             return
         if isinstance(obj, functools.partial):
             self.search(obj.func, path, names, calls, hops - 1)
@@ -224,9 +239,15 @@ class _Finder:
             if attr is _MISS:
                 continue
             if isinstance(attr, types.MethodType) and attr.__self__ is obj:
-                # An accessor or a method the code calls: search what its own code names.
-                if calls > 0 and isinstance(attr.__func__, types.FunctionType):
-                    self._function(attr.__func__, f"{path}.{name}()", calls - 1, receiver=obj)
+                # A method the code calls: an accessor (``p.input()``) is as good as the
+                # attribute it returns; another method only from inside a held function.
+                func = attr.__func__
+                if not isinstance(func, types.FunctionType):
+                    continue
+                if _accessor(func):
+                    self._function(func, f"{path}.{name}()", calls, receiver=obj)
+                elif calls > 0:
+                    self._function(func, f"{path}.{name}()", calls - 1, receiver=obj)
                 continue
             self.search(attr, f"{path}.{name}", names, calls, hops - 1)
 
@@ -256,13 +277,13 @@ class _Finder:
         except Exception:  # a frame being torn down
             return
         for var, value in local_vars.items():
-            self.search(value, var, names, CALL_DEPTH, 2)
+            self.search(value, var, names, 0, 2)
         glob = frame.f_globals
         if glob is not local_vars:
             for name in names:
                 value = glob.get(name, _MISS)
                 if value is not _MISS and not isinstance(value, _SCALARS):
-                    self.search(value, name, names, CALL_DEPTH, 2)
+                    self.search(value, name, names, 0, 2)
 
 
 def _user_stack(frame: FrameType | None, limit: int = 12) -> list[FrameType]:
@@ -413,7 +434,7 @@ def build(records: Iterable[Blocked], *, title: str = "wait-for graph",
                                         state="running")
     for timer_id, timer, left in _pending_timers():
         finder = _Finder(targets)
-        finder.search(timer, "timer", set(vars(timer)), CALL_DEPTH, 3)
+        finder.search(timer, "timer", set(vars(timer)), 1, 3)
         for key in finder.found:
             helpers.setdefault(key, {})[timer_id] = "fires"
             graph.nodes[timer_id] = Node(timer_id, "timer", "gochan timer",
