@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # and warns that the compiled one is stale).
 HOT := $(addprefix gochan/,_waiter.py _registry.py _chan.py _select.py _aio.py)
 
-.PHONY: demo test test-all test-pure lint bench broker clean
+.PHONY: demo test test-all test-pure lint bench broker browser pictures clean
 
 $(STAMP): pyproject.toml setup.py $(HOT)
 	$(PY) -m venv $(VENV)
@@ -45,6 +45,21 @@ bench: $(STAMP)
 
 broker: $(STAMP)
 	$(BIN)/python -m producer broker
+
+# Headless Chromium and its WebDriver (Debian's packages) for the browser tests of the
+# trace timeline and the wait-for graph; nothing to do when both are on PATH.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+	  echo "chromium and chromedriver already installed"; \
+	else \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; \
+	fi
+
+# The README's pictures (docs/*.png): demos traced and graphed, shot in headless Chromium.
+pictures: $(STAMP) browser
+	$(BIN)/python docs/make_pictures.py
 
 clean:
 	rm -rf $(VENV) .cache build gochan/_native/*.so
