@@ -148,6 +148,7 @@ def dump() -> str:
     and for how long), what it waits on, its user-level stack (from
     ``sys._current_frames()``) and, for goroutines, ``created by``. gochan's own
     threads (the watchdog, the timer scheduler) are left out.
+    :func:`gochan.wait_graph` draws the same moment as a wait-for graph.
     """
     now = time.monotonic()
     frames = sys._current_frames()

@@ -162,7 +162,7 @@ def trace_events(rec: Recording) -> dict[str, Any]:
         "otherData": {
             "producer": "gochan.trace",
             "version": 1,
-            "command": " ".join(sys.argv),
+            "command": _command(),
             "max_events": rec.max_events,
             "recorded_events": rec.recorded,
             "dropped_events": rec.dropped,
@@ -173,6 +173,19 @@ def trace_events(rec: Recording) -> dict[str, Any]:
     for path, label in rec.included:
         _merge(doc, path, label)
     return doc
+
+
+def _command() -> str:
+    """The program's command line, ``python -m pkg ...`` for a module run with ``-m``."""
+    argv = list(sys.argv)
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if argv and spec is not None and spec.name:
+        module = spec.name.removesuffix(".__main__")
+        argv[0] = f"python -m {module}"
+    elif argv:
+        argv[0] = f"python {Path(argv[0]).name}" if argv[0] else "python"
+    return " ".join(argv)
 
 
 def _life(pid: int, t: int, rec: Recording, lane: str, start: int, end: int,

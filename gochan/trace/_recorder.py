@@ -107,6 +107,7 @@ class Recording:
         self.included: list[tuple[Path, str | None]] = []
         # id(waiter) -> (waker lane, wake time), until the woken thread resumes.
         self._wakers: dict[int, tuple[str, int]] = {}
+        self._lanes: dict[int, str] = {}  # thread ident -> lane
 
     # -- hooks (run in the program's threads: no locks, never raise) -----------------
 
@@ -114,21 +115,36 @@ class Recording:
         next(self._seq)
         self.events.append(event)
 
+    def _lane(self) -> str:
+        """The calling thread's lane (cached per thread; a goroutine's start and exit
+        refresh it, since a thread ident is reused once its thread has exited)."""
+        ident = _get_ident()
+        lane = self._lanes.get(ident)
+        if lane is None:
+            lane = self._lanes[ident] = _lane()
+            if lane not in self.lane_names:
+                self.lane_names[lane] = threading.current_thread().name
+        return lane
+
     def _name(self, lane: str) -> None:
         if lane not in self.lane_names:
             self.lane_names[lane] = threading.current_thread().name
 
     def _on_goroutine(self, event: str, g: Goroutine) -> None:
-        lane = _lane()
         now = _now()
         if event == "create":
-            self._name(lane)
             child = f"g{g.id}"
             self.lane_names[child] = g.thread.name
-            self._add((now, CREATE, lane, child, g.func_name, g.created_by))
+            self._add((now, CREATE, self._lane(), child, g.func_name, g.created_by))
+            return
+        lane = f"g{g.id}"
+        self.lane_names[lane] = g.thread.name
+        if event == "start":
+            self._lanes[_get_ident()] = lane
+            self._add((now, START, lane))
         else:
-            self.lane_names[lane] = g.thread.name
-            self._add((now, START if event == "start" else EXIT, lane))
+            self._add((now, EXIT, lane))
+            self._lanes.pop(_get_ident(), None)
 
     def _key(self, obj: Any) -> str:
         if isinstance(obj, Chan):
@@ -149,16 +165,14 @@ class Recording:
         return key
 
     def _on_park(self, record: Blocked) -> None:
-        lane = _lane()
-        self._name(lane)
-        cases = tuple((kind, self._key(obj)) for kind, obj in record.cases)
-        self._add((_now(), PARK, lane, record.op, cases, _user_site(record.frame),
+        now = _now()
+        key = self._key
+        cases = tuple([(kind, key(obj)) for kind, obj in record.cases])
+        self._add((now, PARK, self._lane(), record.op, cases, _user_site(record.frame),
                    record.timeout))
 
     def _on_wake(self, waiter: Waiter) -> None:
-        lane = _lane()
-        self._name(lane)
-        self._wakers[id(waiter)] = (lane, _now())
+        self._wakers[id(waiter)] = (self._lane(), _now())
 
     def _on_resume(self, record: Blocked) -> None:
         now = _now()
@@ -170,7 +184,7 @@ class Recording:
             outcome = "timeout" if record.timeout is not None else "interrupted"
         else:
             outcome = "ok" if waiter.ok else "closed"
-        self._add((now, RESUME, _lane(), outcome, max(waiter.index, 0),
+        self._add((now, RESUME, self._lane(), outcome, max(waiter.index, 0),
                    woke[0] if woke else None, woke[1] if woke else None))
 
     # -- control ---------------------------------------------------------------------
