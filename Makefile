@@ -31,7 +31,7 @@ test-pure: $(STAMP)
 	GOCHAN_PURE=1 $(BIN)/python -m pytest tests/gochan tests/test_exports.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check gochan producer tests benchmarks setup.py
+	$(BIN)/ruff check gochan producer tests benchmarks docs setup.py
 	$(BIN)/mypy
 
 # Also needs the bench extra (confluent-kafka); peers.py builds its sarama peer with Go if
