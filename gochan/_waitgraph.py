@@ -219,6 +219,12 @@ class _Finder:
         if isinstance(obj, types.FunctionType):
             self._function(obj, path, 1)
             return
+        if isinstance(obj, types.BuiltinMethodType | types.MethodWrapperType):
+            # A compiled (mypyc) or C method bound to its object: ch.try_recv.
+            receiver = getattr(obj, "__self__", None)
+            if receiver is not None and not isinstance(receiver, types.ModuleType):
+                self.search(receiver, path, names, calls, hops)
+            return
         if isinstance(obj, functools.partial):
             self.search(obj.func, path, names, calls, hops - 1)
             for arg in (*obj.args, *obj.keywords.values()):

@@ -145,3 +145,26 @@ def test_write_picks_the_format(tmp_path: Path) -> None:
 def test_dot_engine_says_graphviz_is_missing() -> None:
     with pytest.raises(FileNotFoundError, match="apt-get install graphviz"):
         gochan.wait_graph().to_svg("dot")
+
+
+def test_a_bound_method_held_in_a_variable_counts() -> None:
+    """``release = ch.recv`` (a compiled method on the compiled build) holds ``ch``."""
+    ch: Chan[int] = Chan()
+    g = go(ch.send, 1)
+    wait_blocked(1, chan=ch)
+
+    def helper(release: object, done: Chan[int]) -> None:
+        done.recv()  # parked, holding `release` only
+
+    done: Chan[int] = Chan()
+    h = go(helper, ch.recv, done)
+    wait_blocked(2)
+    graph = gochan.wait_graph()
+    key = next(k for k, n in graph.nodes.items() if n.kind == "object" and
+               any(e.src == g_id and e.dst == k for g_id in graph.nodes for e in graph.edges
+                   if graph.nodes[g_id].label.endswith("send")))
+    helpers = {graph.nodes[e.dst].label for e in graph.edges if e.src == key}
+    assert any(label.endswith("helper") for label in helpers), str(graph)
+    done.send(0)
+    ch.recv()
+    assert g.join(JOIN_TIMEOUT) and h.join(JOIN_TIMEOUT)
