@@ -37,7 +37,7 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator
-from typing import Any, NoReturn, TypeVar
+from typing import Any, Final, NoReturn, TypeVar
 
 from gochan._errors import ClosedChannelError
 
@@ -58,12 +58,12 @@ __all__ = [
 
 T = TypeVar("T")
 
-_allocate_lock = threading.Lock
-_get_ident = threading.get_ident
-_get_running_loop = asyncio.get_running_loop
-_current_task = asyncio.current_task
-_CancelledError = asyncio.CancelledError
-_monotonic = time.monotonic
+_allocate_lock: Final = threading.Lock
+_get_ident: Final = threading.get_ident
+_get_running_loop: Final = asyncio.get_running_loop
+_current_task: Final = asyncio.current_task
+_CancelledError: Final = asyncio.CancelledError
+_monotonic: Final = time.monotonic
 
 
 class AsyncWaiter(Waiter):
@@ -136,7 +136,7 @@ class AsyncWaiter(Waiter):
 
 # Parked tasks, for diagnostics and tests: waiter -> None (a dict is an ordered set).
 # Only the loop threads add and remove their own waiters; readers copy.
-_parked: dict[AsyncWaiter, None] = {}
+_parked: Final[dict[AsyncWaiter, None]] = {}
 
 
 def parked_tasks() -> list[AsyncWaiter]:

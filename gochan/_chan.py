@@ -20,7 +20,7 @@ import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from types import FrameType
-from typing import Any, Generic, NoReturn, TypeVar
+from typing import Any, Final, Generic, NoReturn, TypeVar
 
 from gochan._errors import ClosedChannelError, Panic, WouldBlock
 
@@ -31,15 +31,15 @@ __all__ = ["Chan", "nilchan"]
 
 T = TypeVar("T")
 
-SEND_ON_CLOSED = "send on closed channel"
-CLOSE_OF_CLOSED = "close of closed channel"
-CLOSE_OF_NIL = "close of nil channel"
+SEND_ON_CLOSED: Final = "send on closed channel"
+CLOSE_OF_CLOSED: Final = "close of closed channel"
+CLOSE_OF_NIL: Final = "close of nil channel"
 
 # Returned by the *_locked helpers when the operation would block.
-NOTHING: Any = object()
+NOTHING: Final[Any] = object()
 
 # Lock order for select: channels are locked in increasing creation number.
-_next_seq = itertools.count(1).__next__
+_next_seq: Final = itertools.count(1).__next__
 
 
 def _made_at() -> str:
@@ -56,7 +56,7 @@ def _made_at() -> str:
     return f"{frame.f_code.co_filename}:{frame.f_lineno}"
 
 
-_THIS_FILE = __file__
+_THIS_FILE: Final = __file__
 
 
 class Chan(Generic[T]):

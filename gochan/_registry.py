@@ -15,14 +15,14 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import Any, Final
 
 from ._waiter import Waiter, unlink
 
 __all__ = ["Blocked", "block", "blocked_snapshot", "caller_frame"]
 
-_get_ident = threading.get_ident
-_monotonic = time.monotonic
+_get_ident: Final = threading.get_ident
+_monotonic: Final = time.monotonic
 
 
 class Blocked:
@@ -66,13 +66,13 @@ class Blocked:
 
 # Thread ident -> what that thread is blocked on. Single dict operations are atomic
 # under the GIL; readers take a snapshot with dict.copy().
-_blocked: dict[int, Blocked] = {}
+_blocked: Final[dict[int, Blocked]] = {}
 
 # Called with the new record each time a thread parks; diagnostics install it.
-park_hooks: list[Callable[[Blocked], None]] = []
+park_hooks: Final[list[Callable[[Blocked], None]]] = []
 
 # Called with the record when a thread whose record is ``warned`` resumes (never raise).
-resume_hooks: list[Callable[[Blocked], None]] = []
+resume_hooks: Final[list[Callable[[Blocked], None]]] = []
 
 # gochan.trace's resume hook: called with the record whenever a parked thread resumes
 # (woken, timed out, or raising). None unless a trace is recording; it parks through

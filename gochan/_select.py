@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import random
 import sys
-from typing import Any
+from typing import Any, Final
 
 from gochan._errors import ClosedChannelError
 
@@ -25,12 +25,15 @@ from ._waiter import Entry, Waiter, unlink
 
 __all__ = ["default", "enqueue", "finish", "poll", "select"]
 
-_RECV, _RECV_OK, _SEND = range(3)
+# Final: the compiled build inlines them (no module-dict lookup per case).
+_RECV: Final = 0
+_RECV_OK: Final = 1
+_SEND: Final = 2
 
 # Every permutation of up to 4 cases, so the common sizes pick a uniformly random
 # poll order with one random() call.
-_PERMS = [list(itertools.permutations(range(n))) for n in range(5)]
-_random = random.random
+_PERMS: Final = [list(itertools.permutations(range(n))) for n in range(5)]
+_random: Final = random.random
 
 
 class _Default:
@@ -42,7 +45,7 @@ class _Default:
         return "default"
 
 
-default = _Default()
+default: Final = _Default()
 """The ``default`` case: ``select(..., default)`` never blocks."""
 
 
@@ -94,7 +97,7 @@ def select(*cases: Any, timeout: float | None = None) -> tuple[int, Any]:
     return finish(waiter, ops)
 
 
-Op = tuple[int, Any, int, Any]  # (case index, channel, kind, value)
+Op = tuple[int, Chan[Any], int, Any]  # (case index, channel, kind, value)
 
 
 def poll(cases: tuple[Any, ...]) -> tuple[tuple[int, Any] | None, list[Op], list[Any]]:
@@ -111,19 +114,30 @@ def poll(cases: tuple[Any, ...]) -> tuple[tuple[int, Any] | None, list[Op], list
     locked once looked at, so the notes hold when the last lock is taken. If a lock
     is busy (or a channel appears twice) we fall back to the global order.
     """
+    default_index = -1
+    for index, case in enumerate(cases):
+        if case is default:
+            if default_index >= 0:
+                raise TypeError("select: multiple defaults")
+            default_index = index
+    # With a default the select never queues, so it needs no record of the cases that
+    # are not ready (saves an allocation per case on the non-blocking path).
+    return _poll(cases, default_index, default_index < 0)
+
+
+def _poll(
+    cases: tuple[Any, ...], default_index: int, record: bool
+) -> tuple[tuple[int, Any] | None, list[Op], list[Any]]:
+    """:func:`poll` after the default was found; ``record``: list every case in ``ops``."""
     ops: list[Op] = []
     locks: list[Any] = []
     ready: list[Op] = []
     trylock = True
-    default_index = -1
     index = -1
     try:
         for case in cases:
             index += 1
             if case is default:
-                if default_index >= 0:
-                    raise TypeError("select: multiple defaults")
-                default_index = index
                 continue
             # A case is recognised by its bound method's channel and name, not by the
             # method's identity: the compiled build's methods are builtin methods,
@@ -133,16 +147,16 @@ def poll(cases: tuple[Any, ...]) -> tuple[tuple[int, Any] | None, list[Op], list
                     raise _case_error(index, case)
                 method, value = case
                 try:
-                    chan = method.__self__
+                    owner = method.__self__
                     name = method.__name__
                 except AttributeError:
                     raise _case_error(index, case) from None
-                if name != "send" or not isinstance(chan, Chan):
+                if name != "send" or not isinstance(owner, Chan):
                     raise _case_error(index, case)
                 kind = _SEND
             else:
                 try:
-                    chan = case.__self__
+                    owner = case.__self__
                     name = case.__name__
                 except AttributeError:
                     raise _case_error(index, case) from None
@@ -152,21 +166,29 @@ def poll(cases: tuple[Any, ...]) -> tuple[tuple[int, Any] | None, list[Op], list
                     kind = _RECV_OK
                 else:
                     raise _case_error(index, case)
-                if not isinstance(chan, Chan):
+                if not isinstance(owner, Chan):
                     raise _case_error(index, case)
                 value = None
+            # Typed, so that the compiled build reads the channel's fields directly.
+            chan: Chan[Any] = owner
             if type(chan) is _NilChan:
                 continue  # never ready
-            op = (index, chan, kind, value)
-            ops.append(op)
+            if record:
+                ops.append((index, chan, kind, value))
             if trylock:
                 lock = chan._lock
                 if lock.acquire(False):
                     locks.append(lock)
                     if _looks_ready(chan, kind):
-                        ready.append(op)
-                else:
+                        ready.append((index, chan, kind, value))
+                elif record:
                     trylock = False
+                else:
+                    # The global order needs every case: start over, recording them.
+                    for lock in locks:
+                        lock.release()
+                    locks = []
+                    return _poll(cases, default_index, True)
         if not trylock:
             for lock in locks:
                 lock.release()

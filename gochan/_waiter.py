@@ -17,11 +17,11 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 __all__ = ["Entry", "Waiter", "unlink"]
 
-_allocate_lock = threading.Lock
+_allocate_lock: Final = threading.Lock
 
 # gochan.trace's wake hook: called in the waker's thread, with the waiter, just before
 # the owner is woken (so the hand-off is recorded before the owner can resume). None

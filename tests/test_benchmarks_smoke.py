@@ -44,14 +44,24 @@ def test_channels_benchmark_quick(tmp_path: Path) -> None:
         "fanin",
         "m2m",
     }
-    assert set(data["groups"]) == expected
-    for group in data["groups"].values():
-        for variant in group["variants"].values():
-            assert len(variant["samples"]) == 1
-            assert math.isfinite(variant["median"]) and variant["median"] > 0
-    assert data["ratios"]
-    for ratio in data["ratios"]:
-        assert math.isfinite(ratio["ratio"]) and ratio["ratio"] > 0
-        assert ratio["pass"] in (None, True, False)
-    assert data["targets_total"] == 7
+    import gochan
+
+    # Both builds where the compiled one is installed (each in child processes).
+    builds = ["compiled", "pure"] if gochan.build_info()["build"] == "compiled" else ["pure"]
+    assert list(data["builds"]) == builds
+    for build in builds:
+        result = data["builds"][build]
+        assert result["build"]["build"] == build
+        assert set(result["groups"]) == expected
+        for group in result["groups"].values():
+            for variant in group["variants"].values():
+                assert len(variant["samples"]) == 1
+                assert math.isfinite(variant["median"]) and variant["median"] > 0
+        assert result["ratios"]
+        for ratio in result["ratios"]:
+            assert math.isfinite(ratio["ratio"]) and ratio["ratio"] > 0
+            assert ratio["pass"] in (None, True, False)
+    # 7 targets per build, and compiled/pure of a non-blocking select.
+    assert data["targets_total"] == 7 * len(builds) + (len(builds) == 2)
+    assert all(math.isfinite(r["ratio"]) for r in data["compiled_vs_pure"])
     assert (tmp_path / "channels.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -31,13 +31,22 @@ def test_aio_benchmark_quick(tmp_path: Path) -> None:
     assert "targets:" in proc.stdout
     data = json.loads((tmp_path / "aio.json").read_text(encoding="utf-8"))
     assert data["benchmark"] == "aio"
-    assert set(data["groups"]) == {
-        "t2t_cap0",
-        "t2t_cap1",
-        "t2t_cap64",
-        "thread2task_cap0",
-        "thread2task_cap1",
-        "thread2task_cap64",
-    }
-    for ratio in data["ratios"]:
-        assert math.isfinite(ratio["median"]) and ratio["median"] > 0
+    import gochan
+
+    # Both builds where the compiled one is installed (each in child processes).
+    builds = ["compiled", "pure"] if gochan.build_info()["build"] == "compiled" else ["pure"]
+    assert list(data["builds"]) == builds
+    for build in builds:
+        result = data["builds"][build]
+        assert result["build"]["build"] == build
+        assert set(result["groups"]) == {
+            "t2t_cap0",
+            "t2t_cap1",
+            "t2t_cap64",
+            "thread2task_cap0",
+            "thread2task_cap1",
+            "thread2task_cap64",
+        }
+        for ratio in result["ratios"]:
+            assert math.isfinite(ratio["median"]) and ratio["median"] > 0
+    assert len(data["compiled_vs_pure"]) == (6 if len(builds) == 2 else 0)

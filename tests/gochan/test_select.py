@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import time
 
 import pytest
 from gochan_helpers import spawn, wait_blocked
@@ -314,3 +315,22 @@ def test_select_many_cases_uses_every_index() -> None:
         assert index == value
         seen.add(index)
     assert seen == set(range(7))
+
+
+@pytest.mark.parametrize("ready", [True, False])
+def test_select_with_default_and_a_busy_channel_lock_takes_the_global_order(ready: bool) -> None:
+    # A non-blocking select skips recording the cases that are not ready; when a lock is
+    # busy it must start over recording them all, then lock in the global order (so it
+    # waits for the busy lock instead of returning default without looking).
+    a: Chan[int] = Chan(1)
+    b: Chan[int] = Chan(1)
+    if ready:
+        b.send(7)
+    b._lock.acquire()  # busy: held by "another operation"
+    try:
+        s = spawn(select, a.recv, b.recv, default)
+        time.sleep(0.05)  # let it meet the busy lock (the outcome does not depend on it)
+        assert not s.done
+    finally:
+        b._lock.release()
+    assert s.result() == ((1, 7) if ready else (2, None))
