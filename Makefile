@@ -34,10 +34,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check gochan producer tests benchmarks docs setup.py
 	$(BIN)/mypy
 
-# Also needs the bench extra (confluent-kafka); peers.py builds its sarama peer with Go if
+# Also needs the bench extra (confluent-kafka, pygolang); peers.py builds its sarama peer with Go if
 # `go` is on PATH (else it skips it). peers.py runs the peers comparison and the scaling sweep.
 bench: $(STAMP)
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/pip install --quiet --build-constraint benchmarks/build-constraints.txt -e '.[dev,bench]'
 	$(BIN)/python benchmarks/channels.py
 	$(BIN)/python benchmarks/aio.py
 	$(BIN)/python benchmarks/producer.py

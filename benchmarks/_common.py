@@ -23,11 +23,18 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "BUILDS",
     "Group",
     "Stuck",
     "Variant",
+    "available_builds",
+    "check_build",
+    "cross_build_ratios",
+    "groups_json",
     "machine_info",
+    "merged_groups",
     "progress",
+    "run_builds",
     "run_interleaved",
     "run_threads",
     "time_loop",
@@ -262,3 +269,135 @@ def write_json(path: Path, data: Any) -> None:
         json.dump(data, f, indent=2, sort_keys=False)
         f.write("\n")
     os.replace(tmp, path)
+
+
+# -- both builds of gochan ---------------------------------------------------------------
+#
+# A process runs one build of gochan's channel core (gochan.build_info()), so comparing
+# the compiled and the pure build takes two processes. run_builds() runs the benchmark's
+# own script once per repetition and build, alternating the builds (compiled pure, pure
+# compiled, ...), each child doing one repetition of every group (with its warm-up) and
+# writing its JSON; every ratio to a peer is still taken within one child run, and a
+# compiled/pure ratio pairs the two children of the same repetition.
+
+BUILDS = ("compiled", "pure")
+
+
+def available_builds(requested: str) -> list[str]:
+    """The builds to run for ``--build`` (``both``, ``compiled`` or ``pure``); ``both``
+    means the pure one only where no compiled build is installed or ``GOCHAN_PURE=1``."""
+    if requested == "both" and os.environ.get("GOCHAN_PURE", "") not in ("", "0"):
+        progress("note: GOCHAN_PURE=1: measuring the pure build only")
+        return ["pure"]
+    out = subprocess.run(
+        [sys.executable, "-c", "import gochan; print(gochan.build_info()['build'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={k: v for k, v in os.environ.items() if k != "GOCHAN_PURE"},
+    )
+    have_compiled = out.stdout.strip() == "compiled"
+    if requested == "both":
+        if not have_compiled:
+            progress("note: no compiled build installed here: measuring the pure build only")
+            return ["pure"]
+        return list(BUILDS)
+    if requested == "compiled" and not have_compiled:
+        raise SystemExit("--build compiled: no compiled build installed (gochan.build_info())")
+    return [requested]
+
+
+def build_env(build: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "GOCHAN_PURE"}
+    if build == "pure":
+        env["GOCHAN_PURE"] = "1"
+    return env
+
+
+def check_build(expected: str | None) -> dict[str, str]:
+    """In a child: fail unless this process runs the ``expected`` build."""
+    import gochan
+
+    info = gochan.build_info()
+    if expected and info["build"] != expected:
+        raise SystemExit(f"expected the {expected} build, got {info}")
+    return info
+
+
+def run_builds(
+    script: Path, child_args: list[str], builds: Sequence[str], reps: int, workdir: Path
+) -> dict[str, list[dict[str, Any]]]:
+    """Run ``script --build loaded --reps 1 <child_args>`` ``reps`` times per build,
+    alternating builds; each child's JSON (``<workdir>/<build>-<rep>/*.json``) in order."""
+    results: dict[str, list[dict[str, Any]]] = {build: [] for build in builds}
+    for rep in range(reps):
+        shift = rep % len(builds)
+        for build in [*builds[shift:], *builds[:shift]]:
+            progress(f"== repetition {rep + 1}/{reps}: {build} build")
+            out_dir = workdir / f"{build}-{rep}"
+            cmd = [
+                sys.executable,
+                str(script),
+                "--build",
+                "loaded",
+                "--expect-build",
+                build,
+                "--reps",
+                "1",
+                "--out-dir",
+                str(out_dir),
+                *child_args,
+            ]
+            proc = subprocess.run(cmd, env=build_env(build), stdout=subprocess.PIPE, text=True)
+            if proc.returncode != 0:
+                raise Stuck(f"{build} build, repetition {rep + 1}: exit {proc.returncode}")
+            [path] = sorted(out_dir.glob("*.json"))
+            results[build].append(json.loads(path.read_text(encoding="utf-8")))
+    return results
+
+
+def merged_groups(runs: list[dict[str, Any]]) -> dict[str, Group]:
+    """The groups of several one-repetition child runs, one sample per run and variant."""
+    groups: dict[str, Group] = {}
+    for run in runs:
+        for name, g in run["groups"].items():
+            group = groups.get(name)
+            if group is None:
+                group = groups[name] = Group(
+                    name,
+                    g["title"],
+                    g["unit"],
+                    g["n"],
+                    [Variant(v, d["label"], _no_make) for v, d in g["variants"].items()],
+                )
+            for v, d in g["variants"].items():
+                group.variant(v).samples.extend(d["samples"])
+    return groups
+
+
+def _no_make(n: int) -> Callable[[], float]:
+    raise RuntimeError("a merged result cannot be measured again")
+
+
+def cross_build_ratios(
+    groups: dict[str, dict[str, Group]], variants: Iterable[tuple[str, str]]
+) -> list[dict[str, Any]]:
+    """compiled / pure ops/s for each ``(group, variant)``, paired by repetition."""
+    out = []
+    for gname, vname in variants:
+        if gname not in groups.get("compiled", {}) or gname not in groups.get("pure", {}):
+            continue
+        a = groups["compiled"][gname].variant(vname).samples
+        b = groups["pure"][gname].variant(vname).samples
+        per_rep = [x / y for x, y in zip(a, b, strict=True)]
+        out.append(
+            {
+                "group": gname,
+                "variant": vname,
+                "label": groups["compiled"][gname].variant(vname).label,
+                "ratio": statistics.median(per_rep),
+                "per_rep": per_rep,
+                "spread": [min(per_rep), max(per_rep)],
+            }
+        )
+    return out

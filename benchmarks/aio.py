@@ -1,8 +1,13 @@
-"""gochan's asyncio side against asyncio.Queue and janus, in one run.
+"""gochan's asyncio side (both builds) against asyncio.Queue and janus.
 
-    .venv/bin/python benchmarks/aio.py              # 5 repetitions, about a minute
+    .venv/bin/python benchmarks/aio.py              # 5 repetitions per build, ~2 minutes
     .venv/bin/python benchmarks/aio.py --quick      # smoke run
     .venv/bin/python benchmarks/aio.py --reps 9 --scale 2
+    .venv/bin/python benchmarks/aio.py --build pure # one build only
+
+gochan's compiled and pure builds are measured side by side, each repetition once
+per build in a child process of its own, alternating (as ``channels.py`` does; see
+``_common.run_builds``). pygolang has no asyncio side, so it is not a peer here.
 
 What is measured (ops/s = items moved per second, one producer and one consumer):
 
@@ -27,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -37,9 +43,14 @@ from _common import (
     Group,
     Stuck,
     Variant,
+    available_builds,
+    check_build,
+    cross_build_ratios,
     groups_json,
     machine_info,
+    merged_groups,
     progress,
+    run_builds,
     run_interleaved,
     write_json,
 )
@@ -250,6 +261,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", nargs="+", choices=list(BASE_N), help="run these groups")
     parser.add_argument("--out-dir", type=Path, default=RESULTS)
     parser.add_argument("--strict", action="store_true", help="exit 1 if a target fails")
+    parser.add_argument(
+        "--build",
+        choices=["both", "compiled", "pure", "loaded"],
+        default="both",
+        help="gochan build(s) to measure, each in child processes (default both; "
+        "loaded: the one this process runs, in-process)",
+    )
+    parser.add_argument("--expect-build", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
         args.reps = 1
@@ -259,11 +278,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.build == "loaded":
+        return run_loaded(args, argv)
+    return run_both(args, argv)
+
+
+def run_loaded(args: argparse.Namespace, argv: list[str] | None) -> int:
+    """Every group in this process, on the build it runs (a child of run_both)."""
+    build = check_build(args.expect_build)
     names = args.only or list(BASE_N)
     info = machine_info(REPO)
     progress(
-        f"aio benchmark: reps={args.reps} scale={args.scale} on {info['cpu_model']} "
-        f"({info['cpus_usable']} CPUs), Python {info['python_version']}"
+        f"aio benchmark ({build['build']} build): reps={args.reps} scale={args.scale} on "
+        f"{info['cpu_model']} ({info['cpus_usable']} CPUs), Python {info['python_version']}"
     )
     groups: dict[str, Group] = {}
     for name in names:
@@ -294,10 +321,83 @@ def main(argv: list[str] | None = None) -> int:
             "event_loop": "asyncio default loop, one asyncio.run per measurement (not timed)",
             "janus": f"janus {version('janus')}",
         },
+        "build": build,
         "groups": groups_json(groups.values()),
         "ratios": ratios,
         "targets_passed": len(ratios) - len(failed),
         "targets_total": len(ratios),
+    }
+    out_json = args.out_dir / "aio.json"
+    write_json(out_json, data)
+    progress(f"wrote {out_json}")
+    return 1 if (args.strict and failed) else 0
+
+
+def run_both(args: argparse.Namespace, argv: list[str] | None) -> int:
+    """Each build in child processes, alternating; the ratios side by side."""
+    from importlib.metadata import version
+
+    builds = available_builds(args.build)
+    info = machine_info(REPO)
+    progress(
+        f"aio benchmark: builds {', '.join(builds)}, reps={args.reps} scale={args.scale} on "
+        f"{info['cpu_model']} ({info['cpus_usable']} CPUs), Python {info['python_version']}"
+    )
+    # --quick divides the child's scale by 10 again: give it the scale before.
+    child_args = ["--scale", str(args.scale / 0.1 if args.quick else args.scale)]
+    if args.quick:
+        child_args.append("--quick")
+    if args.only:
+        child_args += ["--only", *args.only]
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            runs = run_builds(Path(__file__), child_args, builds, args.reps, Path(tmp))
+    except Stuck as exc:
+        progress(f"STUCK ({exc}); aborting")
+        return 2
+    groups = {b: merged_groups(runs[b]) for b in builds}
+    ratios = {b: compute_ratios(groups[b]) for b in builds}
+    for b in builds:
+        print(f"\n=== {b} build: {runs[b][0]['build']}")
+        print_tables(groups[b], ratios[b], args.reps)
+    cross = cross_build_ratios(groups, [(name, "gochan") for name in groups[builds[0]]])
+    print("\n=== side by side (median of per-repetition ratios)\n")
+    print(f"{'group':<20} {'ratio':<24}" + "".join(f"{b:>10}" for b in builds) + "  target")
+    for i, r in enumerate(ratios[builds[0]]):
+        cells = "".join(f"{ratios[b][i]['median']:>9.2f}x" for b in builds)
+        print(f"{r['group']:<20} {r['ratio']:<24}{cells}  >= {r['target']:.1f}x")
+    if cross:
+        print("\ncompiled / pure, gochan (same repetition)")
+        for r in cross:
+            lo, hi = r["spread"]
+            print(f"  {r['group']:<20} {r['ratio']:6.2f}x  ({lo:.2f}..{hi:.2f})")
+    every = [r for b in builds for r in ratios[b]]
+    failed = [r for r in every if not r["pass"]]
+    print(f"\ntargets: {len(every) - len(failed)}/{len(every)} PASS")
+    data = {
+        "benchmark": "aio",
+        "command": " ".join(["benchmarks/aio.py", *(argv if argv is not None else sys.argv[1:])]),
+        "machine": info,
+        "config": {
+            "reps": args.reps,
+            "scale": args.scale,
+            "quick": args.quick,
+            "order": "per repetition one child process per build, builds alternating; within "
+            "a child, variants interleaved and rotated; ratio = median of per-rep ratios",
+            "event_loop": "asyncio default loop, one asyncio.run per measurement (not timed)",
+            "janus": f"janus {version('janus')}",
+        },
+        "builds": {
+            b: {
+                "build": runs[b][0]["build"],
+                "groups": groups_json(groups[b].values()),
+                "ratios": ratios[b],
+            }
+            for b in builds
+        },
+        "compiled_vs_pure": cross,
+        "targets_passed": len(every) - len(failed),
+        "targets_total": len(every),
     }
     out_json = args.out_dir / "aio.json"
     write_json(out_json, data)

@@ -1,8 +1,16 @@
-"""gochan channels against queue.Queue and janus's sync side, in one run.
+"""gochan channels (both builds) against queue.Queue, janus's sync side and pygolang.
 
-    .venv/bin/python benchmarks/channels.py              # 5 repetitions, ~3 minutes
+    .venv/bin/python benchmarks/channels.py              # 5 repetitions per build, ~7 minutes
     .venv/bin/python benchmarks/channels.py --quick      # smoke run
     .venv/bin/python benchmarks/channels.py --reps 9 --scale 2
+    .venv/bin/python benchmarks/channels.py --build pure # one build only
+
+gochan's compiled build (mypyc) and its pure-Python build are measured side by side:
+each repetition runs once per build, in a child process of its own (``GOCHAN_PURE=1``
+for the pure one), alternating their order; every ratio to a peer is taken within
+one child run, and compiled/pure pairs the two children of one repetition (see
+``_common.run_builds``). pygolang (``golang.chan``, Cython and C++) is a peer where
+installed (the ``bench`` extra).
 
 What is measured (every case on plain ``threading.Thread``s, started together at
 a barrier; ops/s = items moved, round trips or calls per second):
@@ -22,7 +30,7 @@ a barrier; ops/s = items moved, round trips or calls per second):
 
 Variants of one case are interleaved (A B C, B C A, ...) and each ratio is the
 median of the per-repetition ratios. Results go to ``results/channels.json`` and a
-bar chart of the ratios to ``results/channels.png``.
+bar chart of the ratios (both builds) to ``results/channels.png``.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import argparse
 import asyncio
 import queue
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,9 +48,14 @@ from _common import (
     Group,
     Stuck,
     Variant,
+    available_builds,
+    check_build,
+    cross_build_ratios,
     groups_json,
     machine_info,
+    merged_groups,
     progress,
+    run_builds,
     run_interleaved,
     run_threads,
     time_loop,
@@ -105,6 +119,30 @@ def janus_note() -> str:
     return f"janus {v}: constructed without an event loop (sync side only)"
 
 
+# -- pygolang ------------------------------------------------------------------------
+
+
+def have_pygolang() -> bool:
+    try:
+        import golang  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def pygolang_note() -> str:
+    if not have_pygolang():
+        return "pygolang: not installed (the bench extra installs it)"
+    from importlib.metadata import version
+
+    return f"pygolang {version('pygolang')}: golang.chan on plain threads"
+
+
+def pygolang_variants(make: Callable[[], list[Variant]]) -> list[Variant]:
+    """``make()``'s variants where pygolang is installed, else none."""
+    return make() if have_pygolang() else []
+
+
 # -- 1 -> 1 throughput -----------------------------------------------------------------
 
 
@@ -144,6 +182,16 @@ def tput_janus(maxsize: int) -> Callable[[int], Runner]:
     return make
 
 
+def tput_pygolang(cap: int) -> Callable[[int], Runner]:
+    def make(n: int) -> Runner:
+        from golang import chan
+
+        ch = chan(cap)
+        return lambda: one_to_one(ch.send, ch.recv, n)
+
+    return make
+
+
 def tput_group(cap: int, n: int) -> Group:
     qsize = max(cap, 1)
     gochan_label = "gochan Chan() unbuffered" if cap == 0 else f"gochan Chan({cap})"
@@ -156,6 +204,9 @@ def tput_group(cap: int, n: int) -> Group:
             Variant("gochan", gochan_label, tput_gochan(cap)),
             Variant("queue", f"queue.Queue({qsize})", tput_queue(qsize)),
             Variant("janus", f"janus.Queue({qsize}).sync_q", tput_janus(qsize)),
+            *pygolang_variants(
+                lambda: [Variant("pygolang", f"pygolang chan({cap})", tput_pygolang(cap))]
+            ),
         ],
     )
 
@@ -203,6 +254,14 @@ def pp_janus(n: int) -> Runner:
     return lambda: ping_pong(q1.put, q1.get, q2.put, q2.get, n)
 
 
+def pp_pygolang(n: int) -> Runner:
+    from golang import chan
+
+    c1 = chan()
+    c2 = chan()
+    return lambda: ping_pong(c1.send, c1.recv, c2.send, c2.recv, n)
+
+
 def pingpong_group(n: int) -> Group:
     return Group(
         name="pingpong",
@@ -214,6 +273,7 @@ def pingpong_group(n: int) -> Group:
             Variant("gochan_cap1", "gochan Chan(1) pair", pp_gochan(1)),
             Variant("queue", "queue.Queue(1) pair", pp_queue),
             Variant("janus", "janus.Queue(1).sync_q pair", pp_janus),
+            *pygolang_variants(lambda: [Variant("pygolang", "pygolang chan() pair", pp_pygolang)]),
         ],
     )
 
@@ -274,6 +334,21 @@ def nb_get_nowait(n: int) -> Runner:
     return lambda: time_loop(body)
 
 
+def nb_select4_pygolang(n: int) -> Runner:
+    from golang import chan
+    from golang import default as go_default
+    from golang import select as go_select
+
+    chans = [chan(1) for _ in range(4)]
+    cases = (chans[0].recv, chans[1].recv, chans[2].recv, chans[3].recv, go_default)
+
+    def body() -> None:
+        for _ in range(n):
+            go_select(*cases)
+
+    return lambda: time_loop(body)
+
+
 # The single-threaded variants alternate in chunks of this many calls (see Group.chunk).
 NB_CHUNK = 5_000
 
@@ -290,6 +365,11 @@ def nbselect_group(n: int) -> Group:
             Variant("try_recv", "ch.try_recv() + except WouldBlock", nb_try_recv),
             Variant("select1", "select(ch.recv, default)", nb_select1),
             Variant("queue", "queue.Queue.get_nowait + except", nb_get_nowait),
+            *pygolang_variants(
+                lambda: [
+                    Variant("pygolang", "pygolang select(4 x recv, default)", nb_select4_pygolang)
+                ]
+            ),
         ],
     )
 
@@ -409,24 +489,31 @@ def m2m_group(n: int) -> Group:
 
 # -- ratios and targets ----------------------------------------------------------------
 
-# (group, numerator, denominator, label, target or None). Targets are from the issue.
+# (group, numerator, denominator, label, target or None). Targets are from the issues:
+# these for the pure build; COMPILED_TARGETS (issue 19) replace them for the compiled one.
 RATIOS: list[tuple[str, str, str, str, float | None]] = [
     ("tput_cap0", "gochan", "queue", "cap 0: Chan() / queue.Queue(1)", 2.0),
     ("tput_cap0", "janus", "queue", "cap 0: janus(1) / queue.Queue(1)", None),
+    ("tput_cap0", "pygolang", "queue", "cap 0: pygolang chan() / queue.Queue(1)", None),
     ("tput_cap1", "gochan", "queue", "cap 1: Chan(1) / queue.Queue(1)", 2.5),
     ("tput_cap1", "janus", "queue", "cap 1: janus(1) / queue.Queue(1)", None),
+    ("tput_cap1", "pygolang", "queue", "cap 1: pygolang chan(1) / queue.Queue(1)", None),
     ("tput_cap16", "gochan", "queue", "cap 16: Chan(16) / queue.Queue(16)", None),
     ("tput_cap16", "janus", "queue", "cap 16: janus(16) / queue.Queue(16)", None),
+    ("tput_cap16", "pygolang", "queue", "cap 16: pygolang chan(16) / queue.Queue(16)", None),
     ("tput_cap256", "gochan", "queue", "cap 256: Chan(256) / queue.Queue(256)", 1.5),
     ("tput_cap256", "janus", "queue", "cap 256: janus(256) / queue.Queue(256)", None),
+    ("tput_cap256", "pygolang", "queue", "cap 256: pygolang chan(256) / queue.Queue(256)", None),
     ("pingpong", "gochan", "queue", "ping-pong: Chan() / queue.Queue(1)", 1.0),
     ("pingpong", "gochan_cap1", "queue", "ping-pong: Chan(1) / queue.Queue(1)", None),
     ("pingpong", "janus", "queue", "ping-pong: janus(1) / queue.Queue(1)", None),
+    ("pingpong", "pygolang", "queue", "ping-pong: pygolang chan() / queue.Queue(1)", None),
     ("nbselect", "select4", "try_recv", "nb select x4 / try_recv", 1 / 3),
     ("nbselect", "select4", "select1", "nb select x4 / select x1", 1 / 3),
     ("nbselect", "select4", "queue", "nb select x4 / Queue.get_nowait", None),
     ("nbselect", "try_recv", "queue", "try_recv / Queue.get_nowait", None),
     ("nbselect", "select1", "queue", "nb select x1 / Queue.get_nowait", None),
+    ("nbselect", "select4", "pygolang", "nb select x4 / pygolang select x4", None),
     ("fanin", "gochan", "queue", "fan-in: select x4 / queue.Queue(256)", None),
     ("fanin", "janus", "queue", "fan-in: janus(256) / queue.Queue(256)", None),
     ("m2m", "gochan", "queue", "4x4: Chan(16) / queue.Queue(16)", 1.0),
@@ -434,12 +521,40 @@ RATIOS: list[tuple[str, str, str, str, float | None]] = [
 ]
 
 
-def compute_ratios(groups: dict[str, Group]) -> list[dict[str, Any]]:
+# The compiled build's targets (issue 19), by ratio name.
+COMPILED_TARGETS = {
+    "tput_cap0:gochan/queue": 2.0,
+    "tput_cap1:gochan/queue": 3.5,
+    "tput_cap256:gochan/queue": 3.5,
+    "pingpong:gochan/queue": 1.2,
+}
+
+# compiled / pure, paired by repetition: (group, variant, target or None).
+CROSS: list[tuple[str, str, float | None]] = [
+    ("tput_cap0", "gochan", None),
+    ("tput_cap1", "gochan", None),
+    ("tput_cap16", "gochan", None),
+    ("tput_cap256", "gochan", None),
+    ("pingpong", "gochan", None),
+    ("pingpong", "gochan_cap1", None),
+    ("nbselect", "select4", 2.0),
+    ("nbselect", "select1", None),
+    ("nbselect", "try_recv", None),
+    ("fanin", "gochan", None),
+    ("m2m", "gochan", None),
+]
+
+
+def compute_ratios(groups: dict[str, Group], build: str = "pure") -> list[dict[str, Any]]:
     out = []
-    for gname, num, den, label, target in RATIOS:
+    for gname, num, den, label, pure_target in RATIOS:
         group = groups.get(gname)
-        if group is None:
+        names = {v.name for v in group.variants} if group is not None else set()
+        if group is None or num not in names or den not in names:
             continue
+        target = pure_target
+        if build == "compiled" and f"{gname}:{num}/{den}" in COMPILED_TARGETS:
+            target = COMPILED_TARGETS[f"{gname}:{num}/{den}"]
         ratio, per_rep = group.paired_ratio(num, den)
         out.append(
             {
@@ -488,45 +603,43 @@ def print_tables(groups: dict[str, Group], ratios: list[dict[str, Any]], reps: i
         print(f"{r['label']:<44} {r['ratio']:>7.2f}  {lo:>5.2f}..{hi:<6.2f}  {verdict}")
 
 
-def plot(ratios: list[dict[str, Any]], path: Path, title: str) -> None:
+def plot(ratios: dict[str, list[dict[str, Any]]], path: Path, title: str) -> None:
+    """One bar per build for each ratio; the compiled build's bar on top."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = [r["label"] for r in ratios]
-    values = [r["ratio"] for r in ratios]
-    colors = []
-    for r in ratios:
-        if r["pass"] is None:
-            colors.append("#9aa5b1")
-        else:
-            colors.append("#2e8b57" if r["pass"] else "#c0392b")
-    fig, ax = plt.subplots(figsize=(10, 0.38 * len(ratios) + 1.6))
-    ys = list(range(len(ratios)))[::-1]
-    ax.barh(ys, values, color=colors)
-    lows = [r["spread"][0] for r in ratios]
-    highs = [r["spread"][1] for r in ratios]
-    ax.errorbar(
-        values,
-        ys,
-        xerr=[
-            [v - lo for v, lo in zip(values, lows, strict=True)],
-            [hi - v for v, hi in zip(values, highs, strict=True)],
-        ],
-        fmt="none",
-        ecolor="black",
-        elinewidth=0.8,
-        capsize=2,
-    )
-    for y, r in zip(ys, ratios, strict=True):
-        if r["target"] is not None:
-            ax.plot([r["target"]] * 2, [y - 0.42, y + 0.42], color="black", linewidth=2)
-        ax.text(max(r["ratio"], r["spread"][1]), y, f" {r['ratio']:.2f}", va="center", fontsize=8)
+    builds = list(ratios)
+    labels = [r["label"] for r in ratios[builds[0]]]
+    height = 0.8 / len(builds)
+    fig, ax = plt.subplots(figsize=(10, 0.3 * len(labels) * len(builds) + 1.8))
+    ys = list(range(len(labels)))[::-1]
+    for k, build in enumerate(builds):
+        by_label = {r["label"]: r for r in ratios[build]}
+        for y, label in zip(ys, labels, strict=True):
+            r = by_label.get(label)
+            if r is None:
+                continue
+            yy = y + 0.4 - height * (k + 0.5)
+            if r["pass"] is None:
+                color = "#9aa5b1" if build == "pure" else "#5b6b7b"
+            else:
+                color = "#2e8b57" if r["pass"] else "#c0392b"
+            ax.barh(yy, r["ratio"], height=height * 0.9, color=color,
+                    alpha=0.55 if build == "pure" else 1.0)
+            lo, hi = r["spread"]
+            ax.plot([lo, hi], [yy, yy], color="black", linewidth=0.8)
+            if r["target"] is not None:
+                ax.plot([r["target"]] * 2, [yy - height / 2, yy + height / 2], color="black",
+                        linewidth=2)
+            ax.text(max(r["ratio"], hi), yy, f" {r['ratio']:.2f} {build}", va="center",
+                    fontsize=7)
     ax.axvline(1.0, color="gray", linestyle="--", linewidth=0.8)
     ax.set_yticks(ys)
     ax.set_yticklabels(labels, fontsize=8)
-    ax.set_xlabel("ratio (ops/s, same run; > 1 is faster)   black tick = target")
+    ax.set_xlabel("ratio (ops/s, same run; > 1 is faster)   black tick = target; "
+                  "faded = pure build")
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -561,6 +674,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out-dir", type=Path, default=RESULTS, help="where the JSON and PNG go")
     p.add_argument("--no-plot", action="store_true", help="skip the PNG")
     p.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
+    p.add_argument(
+        "--build",
+        choices=["both", "compiled", "pure", "loaded"],
+        default="both",
+        help="gochan build(s) to measure, each in child processes (default both; "
+        "loaded: the one this process runs, in-process)",
+    )
+    p.add_argument("--expect-build", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.reps is None:
         args.reps = 1 if args.quick else 5
@@ -571,20 +692,32 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    names = args.only or list(GROUPS)
-    info = machine_info(REPO)
-    progress(
-        f"channels benchmark: reps={args.reps} scale={args.scale} on {info['cpu_model']} "
-        f"({info['cpus_usable']} CPUs), Python {info['python_version']}"
-    )
+def note_load(info: dict[str, Any]) -> None:
     load = info["load_average_at_start"]
     if load and info["cpus_usable"] and load[0] > 0.5 * info["cpus_usable"]:
         progress(
             f"note: load average {load[0]:.1f} on {info['cpus_usable']} CPUs: something else is "
             "running, expect noisy figures (ratios are paired per repetition to limit this)"
         )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.build == "loaded":
+        return run_loaded(args, argv)
+    return run_both(args, argv)
+
+
+def run_loaded(args: argparse.Namespace, argv: list[str] | None) -> int:
+    """Every group in this process, on the build it runs (a child of run_both)."""
+    build = check_build(args.expect_build)
+    names = args.only or list(GROUPS)
+    info = machine_info(REPO)
+    progress(
+        f"channels benchmark ({build['build']} build): reps={args.reps} scale={args.scale} "
+        f"on {info['cpu_model']} ({info['cpus_usable']} CPUs), Python {info['python_version']}"
+    )
+    note_load(info)
     groups: dict[str, Group] = {}
     for name in names:
         n = max(int(BASE_N[name] * args.scale), 8)
@@ -596,7 +729,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         groups[name] = group
 
-    ratios = compute_ratios(groups)
+    ratios = compute_ratios(groups, build["build"])
     print_tables(groups, ratios, args.reps)
     targets = [r for r in ratios if r["target"] is not None]
     failed = [r for r in targets if not r["pass"]]
@@ -613,7 +746,9 @@ def main(argv: list[str] | None = None) -> int:
             "order": "interleaved, rotated each repetition; ratio = median of per-rep ratios",
             "threads": "threading.Thread, started together at a barrier",
             "janus": janus_note(),
+            "pygolang": pygolang_note(),
         },
+        "build": build,
         "groups": groups_json(groups.values()),
         "ratios": ratios,
         "targets_passed": len(targets) - len(failed),
@@ -625,13 +760,119 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_plot:
         out_png = args.out_dir / "channels.png"
         plot(
-            ratios,
+            {build["build"]: ratios},
             out_png,
             f"gochan vs queue.Queue / janus ({info['cpu_model']}, {info['cpus_usable']} CPUs, "
             f"Python {info['python_version']}, median of {args.reps})",
         )
         progress(f"wrote {out_png}")
     return 1 if (args.strict and failed) else 0
+
+
+def run_both(args: argparse.Namespace, argv: list[str] | None) -> int:
+    """Each build in child processes, alternating; the tables side by side."""
+    builds = available_builds(args.build)
+    info = machine_info(REPO)
+    progress(
+        f"channels benchmark: builds {', '.join(builds)}, reps={args.reps} scale={args.scale} "
+        f"on {info['cpu_model']} ({info['cpus_usable']} CPUs), Python {info['python_version']}"
+    )
+    note_load(info)
+    child_args = ["--scale", str(args.scale), "--no-plot"]
+    if args.quick:
+        child_args.append("--quick")
+    for name in args.only or []:
+        child_args += ["--only", name]
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            runs = run_builds(Path(__file__), child_args, builds, args.reps, Path(tmp))
+    except Stuck as exc:
+        progress(f"STUCK ({exc}); aborting")
+        return 2
+    groups = {b: merged_groups(runs[b]) for b in builds}
+    ratios = {b: compute_ratios(groups[b], b) for b in builds}
+    build_infos = {b: runs[b][0]["build"] for b in builds}
+    for b in builds:
+        print(f"\n=== {b} build: {build_infos[b]}")
+        print_tables(groups[b], ratios[b], args.reps)
+    cross = cross_build_ratios(groups, [(g, v) for g, v, _ in CROSS])
+    cross_targets = {(g, v): t for g, v, t in CROSS}
+    for r in cross:
+        r["target"] = cross_targets[(r["group"], r["variant"])]
+        r["pass"] = None if r["target"] is None else r["ratio"] >= r["target"]
+    print_side_by_side(builds, ratios, cross)
+
+    targets = [r for b in builds for r in ratios[b] if r["target"] is not None]
+    targets += [r for r in cross if r["target"] is not None]
+    failed = [r for r in targets if not r["pass"]]
+    print(f"\ntargets: {len(targets) - len(failed)}/{len(targets)} PASS")
+    data = {
+        "benchmark": "channels",
+        "command": " ".join(["benchmarks/channels.py", *(argv or sys.argv[1:])]),
+        "machine": info,
+        "config": {
+            "reps": args.reps,
+            "scale": args.scale,
+            "quick": args.quick,
+            "order": "per repetition one child process per build, builds alternating; within "
+            "a child, variants interleaved and rotated; ratio = median of per-rep ratios",
+            "threads": "threading.Thread, started together at a barrier",
+            "janus": janus_note(),
+            "pygolang": pygolang_note(),
+        },
+        "builds": {
+            b: {
+                "build": build_infos[b],
+                "groups": groups_json(groups[b].values()),
+                "ratios": ratios[b],
+            }
+            for b in builds
+        },
+        "compiled_vs_pure": cross,
+        "targets_passed": len(targets) - len(failed),
+        "targets_total": len(targets),
+    }
+    out_json = args.out_dir / "channels.json"
+    write_json(out_json, data)
+    progress(f"wrote {out_json}")
+    if not args.no_plot:
+        out_png = args.out_dir / "channels.png"
+        plot(
+            {b: ratios[b] for b in reversed(builds)},
+            out_png,
+            f"gochan (compiled and pure) vs queue.Queue / janus / pygolang ({info['cpu_model']}, "
+            f"{info['cpus_usable']} CPUs, Python {info['python_version']}, median of {args.reps})",
+        )
+        progress(f"wrote {out_png}")
+    return 1 if (args.strict and failed) else 0
+
+
+def print_side_by_side(
+    builds: list[str], ratios: dict[str, list[dict[str, Any]]], cross: list[dict[str, Any]]
+) -> None:
+    print("\n=== side by side: ratios to the peer in the same run (median of per-rep ratios)\n")
+    head = "".join(f"{b:>10}" for b in builds)
+    print(f"{'ratio':<44}{head}  target (compiled)")
+    labels = [r["label"] for r in ratios[builds[0]]]
+    by_build = {b: {r["label"]: r for r in ratios[b]} for b in builds}
+    for label in labels:
+        cells = ""
+        verdict = ""
+        for b in builds:
+            r = by_build[b].get(label)
+            cells += f"{r['ratio']:>10.2f}" if r else f"{'-':>10}"
+            if r and b == "compiled" and r["target"] is not None:
+                verdict = f"{fmt_target(r['target']):<7} {'PASS' if r['pass'] else 'FAIL'}"
+        print(f"{label:<44}{cells}  {verdict}")
+    if cross:
+        print("\ncompiled / pure (same repetition)              ratio   min..max   target")
+        for r in cross:
+            lo, hi = r["spread"]
+            verdict = ""
+            if r["target"] is not None:
+                verdict = f">= {r['target']:g}  {'PASS' if r['pass'] else 'FAIL'}"
+            print(f"{r['group'] + ': ' + r['label']:<44} {r['ratio']:>7.2f}  "
+                  f"{lo:>4.2f}..{hi:<5.2f}  {verdict}")
 
 
 if __name__ == "__main__":

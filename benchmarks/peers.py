@@ -12,6 +12,8 @@ of ``--partitions`` partitions per measurement, acks=1, no linger, no idempotenc
 - ``AsyncProducer``: ours, ``return_successes`` on, successes and errors drained by
   goroutines; latency per message, from ``input().send`` to receipt on
   ``successes()`` (the send time rides in ``ProducerMessage.metadata``);
+- ``AsyncProducer-pure``: the same on gochan's pure-Python build (``GOCHAN_PURE=1``),
+  where ``AsyncProducer`` runs its compiled build (skipped where none is installed);
 - ``SyncProducer``: ours, ``send_messages`` in batches of 1,000; latency per batch;
 - ``kafka-python``: a raw ``KafkaProducer``, ``send()`` in a loop, a callback per
   future for latency, then ``flush()``;
@@ -70,7 +72,8 @@ from producer._perf import percentiles  # noqa: E402
 RESULTS = HERE / "results"
 BIN = HERE / "bin"
 SARAMA_SRC = HERE / "sarama_perf"
-PEERS = ["AsyncProducer", "SyncProducer", "kafka-python", "confluent-kafka", "sarama"]
+PEERS = ["AsyncProducer", "AsyncProducer-pure", "SyncProducer", "kafka-python",
+         "confluent-kafka", "sarama"]
 BASE = "AsyncProducer"
 SYNC_BATCH = 1000
 SIZES = [10, 100, 1_000, 10_000, 100_000]
@@ -260,6 +263,7 @@ def work_confluent(bootstrap: str, topic: str, n: int, size: int, warmup: int) -
 
 WORKERS: dict[str, Callable[[str, str, int, int, int], dict[str, Any]]] = {
     "AsyncProducer": work_async,
+    "AsyncProducer-pure": work_async,  # run with GOCHAN_PURE=1 (see measure)
     "SyncProducer": work_sync,
     "kafka-python": work_kafka_python,
     "confluent-kafka": work_confluent,
@@ -287,6 +291,9 @@ def available(peers: Sequence[str]) -> tuple[list[str], dict[str, str], Path | N
     missing: dict[str, str] = {}
     sarama: Path | None = None
     for peer in peers:
+        if peer == "AsyncProducer-pure" and gochan_build({}) != "compiled":
+            missing[peer] = "no compiled gochan installed: AsyncProducer runs the pure build"
+            continue
         if peer == "confluent-kafka" and importlib.util.find_spec("confluent_kafka") is None:
             missing[peer] = "confluent-kafka is not installed (pip install -e '.[bench]')"
             continue
@@ -302,6 +309,14 @@ def available(peers: Sequence[str]) -> tuple[list[str], dict[str, str], Path | N
     return ok, missing, sarama
 
 
+def gochan_build(env: dict[str, str]) -> str:
+    """The gochan build a child process with ``env`` added to ours would run."""
+    out = subprocess.run(
+        [sys.executable, "-c", "import gochan; print(gochan.build_info()['build'])"],
+        capture_output=True, text=True, check=True, env={**os.environ, **env})
+    return out.stdout.strip()
+
+
 def measure(peer: str, bootstrap: str, topic: str, n: int, size: int, warmup: int,
             sarama: Path | None) -> dict[str, Any]:
     """One measurement in a fresh process; its JSON result."""
@@ -313,7 +328,10 @@ def measure(peer: str, bootstrap: str, topic: str, n: int, size: int, warmup: in
         cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", peer,
                "--bootstrap", bootstrap, "--topic", topic, "--messages", str(n),
                "--size", str(size), "--warmup", str(warmup)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=WORKER_TIMEOUT)
+    env = {k: v for k, v in os.environ.items() if k != "GOCHAN_PURE"}
+    if peer == "AsyncProducer-pure":
+        env["GOCHAN_PURE"] = "1"
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=WORKER_TIMEOUT, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"{peer} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -607,6 +625,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.worker:
         result = WORKERS[args.worker](args.bootstrap, args.topic, args.messages, args.size,
                                       args.warmup)
+        import gochan
+
+        result["gochan"] = gochan.build_info()
         print(json.dumps(result))
         return 0
 
