@@ -8,12 +8,12 @@ STAMP := $(VENV)/.installed
 # and warns that the compiled one is stale).
 HOT := $(addprefix gochan/,_waiter.py _registry.py _chan.py _select.py _aio.py)
 
-.PHONY: demo test test-all test-pure lint bench broker browser pictures clean
+.PHONY: demo test test-all test-pure test-no-accel lint bench broker browser pictures clean
 
 $(STAMP): pyproject.toml setup.py $(HOT)
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,accel]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -30,6 +30,15 @@ test-all: $(STAMP)
 test-pure: $(STAMP)
 	GOCHAN_PURE=1 $(BIN)/python -m pytest tests/gochan tests/test_exports.py
 
+# The producer's non-slow tests that write batches, with kafka-python's pure-Python record
+# builder (the fallback when the `accel` extra is not installed). Config, partitioner,
+# mock, harness and CLI tests do not reach the builder and are left out (CI time).
+NO_ACCEL_TESTS := tests/producer/test_async_pipeline.py tests/producer/test_kafka_adjustments.py \
+	tests/producer/functional/test_broker_roundtrip.py \
+	$(wildcard tests/producer/functional/test_producer_*.py) tests/producer/reliability
+test-no-accel: $(STAMP)
+	PRODUCER_NO_ACCELERATOR=1 $(BIN)/python -m pytest -m "not slow" $(NO_ACCEL_TESTS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check gochan producer tests benchmarks docs setup.py
 	$(BIN)/mypy
@@ -37,7 +46,7 @@ lint: $(STAMP)
 # Also needs the bench extra (confluent-kafka, pygolang); peers.py builds its sarama peer with Go if
 # `go` is on PATH (else it skips it). peers.py runs the peers comparison and the scaling sweep.
 bench: $(STAMP)
-	$(BIN)/pip install --quiet --build-constraint benchmarks/build-constraints.txt -e '.[dev,bench]'
+	$(BIN)/pip install --quiet --build-constraint benchmarks/build-constraints.txt -e '.[dev,accel,bench]'
 	$(BIN)/python benchmarks/channels.py
 	$(BIN)/python benchmarks/aio.py
 	$(BIN)/python benchmarks/producer.py

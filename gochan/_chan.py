@@ -18,7 +18,7 @@ import itertools
 import sys
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from types import FrameType
 from typing import Any, Final, Generic, NoReturn, TypeVar
 
@@ -206,6 +206,29 @@ class Chan(Generic[T]):
             if self._send_locked(value):
                 return
         raise WouldBlock("send would block")
+
+    def _try_send_many(self, values: Sequence[T], start: int, limit: int | None = None) -> int:
+        """Internal (the producer's burst delivery): ``try_send`` of ``values[start:]``
+        (at most ``limit`` of them) in order under one lock acquisition, stopping at the
+        first that would block. Returns how many were sent. Not part of Go's channel API.
+
+        Raises:
+            ClosedChannelError: ``send on closed channel``.
+        """
+        with self._lock:
+            if self._closed:
+                raise ClosedChannelError(SEND_ON_CLOSED)
+            i, n = start, len(values)
+            if limit is not None:
+                n = min(n, start + limit)
+            while i < n and self._recvq and self._give_locked(values[i]):
+                i += 1
+            room = self._cap - len(self._buf)
+            if room > 0 and i < n:
+                end = min(n, i + room)
+                self._buf.extend(values[i:end])
+                i = end
+            return i - start
 
     # -- receive ----------------------------------------------------------------------
 

@@ -43,11 +43,12 @@ does while it cannot reach any broker to ask for an idempotent producer id).
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from gochan import Chan, Goroutine, Once, WaitGroup, WouldBlock, go
@@ -142,23 +143,73 @@ class _Topics:
         return ids
 
 
-class _Handoff:
-    """A message handed to kafka-python. Whoever pops it from ``AsyncProducer._pending``
-    first (a kafka-python callback or the expiry goroutine) reports its result; one
-    per hand-off, so a message the user sends again is a new entry. Its bound methods
-    are the future's callbacks (cheaper than a ``functools.partial`` each)."""
+class _Window:
+    """The messages handed to kafka-python whose results are not yet delivered: at
+    most ``size`` (our back-pressure; kafka-python has none of its own).
 
-    __slots__ = ("msg", "producer")
+    Counted, not tokened: ``taken`` is written by the dispatcher only, ``_freed``
+    under ``_lock`` by whoever delivers results (kafka-python's network thread, the
+    result stage, the expiry goroutine, the dispatcher when an append fails), so a
+    burst of results frees its slots in one step. A full window parks the dispatcher
+    on ``_room`` (a gochan channel, so the stall diagnostics see it); a release
+    signals it only while ``_waiting`` is set.
+    """
 
-    def __init__(self, producer: AsyncProducer, msg: ProducerMessage) -> None:
+    __slots__ = ("_freed", "_lock", "_room", "_waiting", "size", "taken")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.taken = 0
+        self._freed = 0
+        self._lock = threading.Lock()  # serialises the writers of _freed
+        self._room: Chan[None] = Chan(1)  # a signal from free() to a parked take()
+        self._waiting = False
+
+    def used(self) -> int:
+        return self.taken - self._freed
+
+    def wait_for_room(self) -> None:
+        """Dispatcher only: park until a slot is free."""
+        self._waiting = True
+        try:
+            # free() adds to _freed before it reads _waiting: either it sees the flag
+            # and signals, or this re-check sees what it freed.
+            while self.taken - self._freed >= self.size:
+                self._room.recv()  # blocks while the window is full: our back-pressure
+        finally:
+            self._waiting = False
+
+    def free(self, n: int) -> None:
+        with self._lock:
+            self._freed += n
+        if self._waiting:
+            try:
+                self._room.try_send(None)
+            except WouldBlock:
+                pass  # a signal is already waiting for the dispatcher
+
+
+class _Batch:
+    """One kafka-python batch, our side: its messages, item i being record i (offset
+    ``base_offset + i``). kafka-python completes the batch once, on its network
+    thread, whatever the outcome; the expiry goroutine may fail it first. Whoever
+    pops it from ``AsyncProducer._pending`` first reports its results."""
+
+    __slots__ = ("items", "partition", "producer")
+
+    def __init__(self, producer: AsyncProducer, partition: int) -> None:
         self.producer = producer
-        self.msg = msg
+        self.partition = partition
+        self.items: list[ProducerMessage] = []
 
-    def succeeded(self, metadata: Any) -> None:
-        self.producer._on_success(self, metadata)
+    def completed(self, result: tuple[int, int, Callable[[int], BaseException] | None],
+                  ) -> None:
+        self.producer._batch_done(self, result)
 
-    def failed(self, exc: BaseException) -> None:
-        self.producer._on_failure(self, exc)
+
+# A result for the result stage: the batch, the first item not yet delivered, and
+# kafka-python's record_exceptions_fn (None: the batch succeeded).
+_Result = tuple[_Batch, int, "Callable[[int], BaseException] | None"]
 
 
 class AsyncProducer:
@@ -203,31 +254,31 @@ class AsyncProducer:
         # with a buffer the reader takes results in bursts instead of one switch each.
         self._successes: Chan[ProducerMessage] = Chan(cbs)
         self._errors: Chan[ProducerError] = Chan(cbs)
-        # A token per message handed to kafka-python and not yet returned to the user.
-        self._window: Chan[None] = Chan(window)
-        # Completed futures, offered by kafka-python's network thread (never blocks:
-        # at most `window` results exist at once).
-        self._results: Chan[tuple[ProducerMessage, BaseException | None]] = Chan(window)
-        # Results offered to / delivered by the result stage. While they are equal the
-        # stage holds nothing, so a success may skip it without overtaking an earlier
-        # one. `_offered` changes under `_order_lock` (callbacks run on kafka-python's
-        # network thread, and on the dispatcher for a future already done); only the
-        # result stage writes `_collected`.
+        self._window = _Window(window)
+        # Completed batches whose results may block, offered by kafka-python's network
+        # thread and the expiry goroutine (never blocks: a batch holds at least one
+        # window slot, so at most `window` of them exist at once).
+        self._results: Chan[_Result] = Chan(window)
+        # Batches offered to / finished by the result stage. While they are equal the
+        # stage holds nothing, so successes may skip it without overtaking earlier
+        # ones. `_offered` changes under `_order_lock` (taken on kafka-python's network
+        # thread and the expiry goroutine); only the result stage writes `_collected`.
         self._order_lock = threading.Lock()
         self._offered = 0
         self._collected = 0
-        self._inflight = WaitGroup()  # accepted messages (and the shutdown marker) not yet done
+        # Batches handed to kafka-python whose results are not all delivered yet, plus
+        # the shutdown marker. add(1) in _open_batch; done() once its last result is out.
+        self._inflight = WaitGroup()
         self._close_once = Once()
         self._finished: Chan[None] = Chan()  # closed when shutdown has completed
         self._partitioners: dict[str, Partitioner] = {}
         self._valid_topics: set[str] = set()
         self._client = new_client(self._addrs, config)
-        self._append = appender(self._client)
+        self._append, self._seal = appender(self._client, self._open_batch)
         self._topics = _Topics(self._client, config)
-        # Messages handed to kafka-python -> the monotonic time after which the expiry
-        # goroutine fails them. Plain dict operations are atomic under the GIL, and at
-        # most `window` entries exist.
-        self._pending: dict[_Handoff, float] = {}
+        # Batches handed to kafka-python -> the monotonic time after which the expiry
+        # goroutine fails them. Plain dict operations are atomic under the GIL.
+        self._pending: dict[_Batch, float] = {}
         self._overdue_after = delivery_timeout(config) + config.producer.timeout + 1.0
         # A plain Event, not a channel: a periodic timed wait is not a stall to warn about.
         self._stop_expiry = threading.Event()
@@ -248,7 +299,7 @@ class AsyncProducer:
         """Delivered messages, with ``partition`` and ``offset`` set (``Successes()``).
 
         You MUST read from this channel when ``return_successes`` is on, or the
-        producer will deadlock.
+        producer will deadlock. They arrive in bursts, a kafka-python batch at a time.
         """
         return self._successes
 
@@ -264,66 +315,90 @@ class AsyncProducer:
 
     @idle_stage
     def _dispatch(self) -> None:
-        """Singleton. Validates and partitions each message and hands it to kafka-python."""
+        """Singleton. Validates and partitions each message and appends it to a
+        kafka-python batch."""
         self._own_threads.add(threading.get_ident())
         shutting_down = False
         raw: Chan[Any] = self._input  # users may send anything on it
-        for item in raw:
-            if item is _SHUTDOWN:
-                shutting_down = True
-                self._inflight.done()  # the marker's add(1) in _shutdown
-                continue
-            if not isinstance(item, ProducerMessage):
-                self._deliver_error(item, TypeError(
-                    f"input() takes ProducerMessage objects, not {type(item).__name__}"))
-                continue
+        window = self._window
+        size = window.size
+        append = self._append
+        valid = self._valid_topics
+        plain_ok = not self._interceptors
+        max_value = self._max_bytes - 36  # sarama's estimate for a bare value
+        partition_of = self._partition
+        for msg in raw:
+            if type(msg) is not ProducerMessage:
+                if msg is _SHUTDOWN:
+                    shutting_down = True
+                    self._inflight.done()  # the marker's add(1) in _shutdown
+                    continue
+                if not isinstance(msg, ProducerMessage):
+                    self._deliver_error(msg, TypeError(
+                        f"input() takes ProducerMessage objects, not {type(msg).__name__}"))
+                    continue
             # In flight from here until its result is delivered (released there); our
             # SyncProducer claimed its own messages already (they carry a reply).
-            if (item._reply is None or item._owner is not self) and not claim_one(item, self):
-                self._reject_in_flight(item)
+            if (msg._reply is None or msg._owner is not self) and not claim_one(msg, self):
+                self._reject_in_flight(msg)
                 continue
             if shutting_down:
-                self._deliver_error(item, ShuttingDownError())  # not counted, as in sarama
+                self._deliver_error(msg, ShuttingDownError())  # not counted, as in sarama
                 continue
-            self._inflight.add(1)  # done() once its result is delivered
-            self._produce(item)
-
-    def _produce(self, msg: ProducerMessage) -> None:
-        try:
-            if self._interceptors:
-                self._intercept(msg)
             topic = msg.topic
-            if topic not in self._valid_topics:
-                self._check_topic(topic)
-            key = encode_bytes("key", msg.key)
-            value = encode_bytes("value", msg.value)
-            headers = _headers(msg.headers)
-            size = 36 + (len(key) if key is not None else 0) + (
-                len(value) if value is not None else 0)
-            if headers:
-                size += sum(len(k) + len(v) + 10 for k, v in headers)
-            if size > self._max_bytes:
-                raise ConfigurationError(
-                    f"Attempt to produce message larger than configured "
-                    f"producer.max_message_bytes (sarama: Producer.MaxMessageBytes): "
-                    f"{size} > {self._max_bytes}")
-            partition = self._partition(msg, topic)
-            timestamp_ms = None if msg.timestamp is None else _timestamp_ms(msg.timestamp)
-        except Exception as exc:
-            self._finish_error(msg, exc)
-            return
-        self._window.send(None)  # blocks while the window is full: our back-pressure
-        handoff = _Handoff(self, msg)
-        self._pending[handoff] = time.monotonic() + self._overdue_after
-        try:
-            future = self._append(topic, partition, key, value, headers, timestamp_ms)
-        except Exception as exc:
-            del self._pending[handoff]
-            self._window.try_recv()
-            self._finish_error(msg, translate_error(exc))
-            return
-        future.add_callback(handoff.succeeded)
-        future.add_errback(handoff.failed)
+            value = msg.value
+            try:
+                # The fast path: a bytes value, nothing else to encode or check.
+                if (plain_ok and type(value) is bytes and msg.key is None
+                        and msg.headers is None and msg.timestamp is None
+                        and topic in valid and len(value) <= max_value):
+                    key = headers = timestamp_ms = None
+                    partition = partition_of(msg, topic)
+                else:
+                    key, value, headers, timestamp_ms, partition = self._prepare(msg)
+            except Exception as exc:
+                self._deliver_error(msg, exc)
+                continue
+            if window.taken - window._freed >= size:
+                window.wait_for_room()
+            window.taken += 1  # freed once its result is delivered
+            try:
+                append(topic, partition, key, value, headers, timestamp_ms, msg)
+            except Exception as exc:
+                window.free(1)
+                self._deliver_error(msg, translate_error(exc))
+
+    def _prepare(self, msg: ProducerMessage) -> tuple[Any, Any, Any, int | None, int]:
+        """Interceptors, then every check and encoding: ``(key, value, headers,
+        timestamp_ms, partition)``."""
+        if self._interceptors:
+            self._intercept(msg)
+        topic = msg.topic
+        if topic not in self._valid_topics:
+            self._check_topic(topic)
+        key = encode_bytes("key", msg.key)
+        value = encode_bytes("value", msg.value)
+        headers = _headers(msg.headers)
+        size = 36 + (len(key) if key is not None else 0) + (
+            len(value) if value is not None else 0)
+        if headers:
+            size += sum(len(k) + len(v) + 10 for k, v in headers)
+        if size > self._max_bytes:
+            raise ConfigurationError(
+                f"Attempt to produce message larger than configured "
+                f"producer.max_message_bytes (sarama: Producer.MaxMessageBytes): "
+                f"{size} > {self._max_bytes}")
+        partition = self._partition(msg, topic)
+        timestamp_ms = None if msg.timestamp is None else _timestamp_ms(msg.timestamp)
+        return key, value, headers, timestamp_ms, partition
+
+    def _open_batch(self, topic: str, partition: int) -> _Batch:
+        """Called by the appender (dispatcher thread, partition lock held) for each new
+        kafka-python batch."""
+        batch = _Batch(self, partition)
+        self._inflight.add(1)  # done() once its last result is delivered
+        self._pending[batch] = time.monotonic() + self._overdue_after
+        return batch
 
     def _intercept(self, msg: ProducerMessage) -> None:
         for interceptor in self._interceptors:
@@ -359,51 +434,70 @@ class AsyncProducer:
 
     # -- kafka-python's network thread: never blocks ------------------------------
 
-    def _on_success(self, handoff: _Handoff, metadata: Any) -> None:
-        if self._pending.pop(handoff, None) is None:
+    def _batch_done(self, batch: _Batch,
+                    result: tuple[int, int, Callable[[int], BaseException] | None]) -> None:
+        """A batch's result from kafka-python (its network thread)."""
+        if self._pending.pop(batch, None) is None:
             return  # already failed as overdue
-        msg = handoff.msg
-        _fill(msg, metadata)
-        reply = msg._reply
-        if reply is None and self._return_successes:
+        base_offset, append_time_ms, record_error = result
+        if record_error is not None:
+            self._report_failure(batch, record_error)
+            return
+        msgs = batch.items
+        partition = batch.partition
+        if base_offset is not None and base_offset >= 0:
+            for offset, msg in enumerate(msgs, base_offset):
+                msg.partition = partition
+                msg.offset = offset
+        else:  # acks=0: no offsets
+            for msg in msgs:
+                msg.partition = partition
+        if append_time_ms is not None and append_time_ms > 0:  # LogAppendTime
+            for msg in msgs:
+                if msg.timestamp is None:
+                    msg.timestamp = append_time_ms / 1000
+        if self._return_successes and msgs[0]._reply is None:
             with self._order_lock:
+                sent = 0
                 if self._offered == self._collected:  # the stage holds nothing earlier
-                    msg._owner = None  # delivered: the user may send it again at once
-                    try:
-                        self._successes.try_send(msg)  # spares the stage a hop
-                    except WouldBlock:
-                        msg._owner = self  # full: the stage waits for room, holding the slot
-                    else:
-                        self._window.try_recv()
+                    for msg in msgs:
+                        msg._owner = None  # delivered: the user may send it again at once
+                    sent = self._successes._try_send_many(msgs, 0)  # spares the stage a hop
+                    if sent:
+                        self._window.free(sent)
+                    if sent == len(msgs):
                         self._inflight.done()
                         return
-                self._offer((msg, None))
+                    for msg in msgs[sent:]:
+                        msg._owner = self  # not delivered: held while the stage waits
+                self._offer((batch, sent, None))  # the rest waits in the stage for room
             return
         # Nothing can block: finish here and spare the result stage a hop.
-        if reply is not None:
-            reply.try_send(None)  # a one-slot channel that gets exactly one result
-        else:
-            msg._owner = None  # only counted: its result is "delivered"
-        self._window.try_recv()
+        for msg in msgs:
+            reply = msg._reply
+            if reply is not None:
+                reply.put(msg, None)  # never blocks; our SyncProducer releases it
+            else:
+                msg._owner = None  # only counted: its result is "delivered"
+        self._window.free(len(msgs))
         self._inflight.done()
 
-    def _on_failure(self, handoff: _Handoff, exc: BaseException) -> None:
-        if self._pending.pop(handoff, None) is None:
-            return  # already failed as overdue
-        self._report_failure(handoff.msg, exc)
-
-    def _report_failure(self, msg: ProducerMessage, exc: BaseException) -> None:
-        reply = msg._reply
-        if reply is None:
+    def _report_failure(self, batch: _Batch, record_error: Callable[[int], BaseException],
+                        ) -> None:
+        msgs = batch.items
+        if msgs[0]._reply is None:
             with self._order_lock:
-                self._offer((msg, exc))
+                self._offer((batch, 0, record_error))
             return
-        reply.try_send(translate_error(exc))
-        self._window.try_recv()
+        for i, msg in enumerate(msgs):
+            reply = msg._reply
+            assert reply is not None  # a SyncProducer's messages all have one
+            reply.put(msg, translate_error(record_error(i)))
+        self._window.free(len(msgs))
         self._inflight.done()
 
-    def _offer(self, result: tuple[ProducerMessage, BaseException | None]) -> None:
-        """Hand a result to the result stage and count it; call with ``_order_lock`` held."""
+    def _offer(self, result: _Result) -> None:
+        """Hand a batch to the result stage and count it; call with ``_order_lock`` held."""
         self._offered += 1
         try:
             self._results.try_send(result)
@@ -414,51 +508,73 @@ class AsyncProducer:
     # -- expiry: one goroutine, the backstop for kafka-python's delivery timeout -----
 
     def _expire_overdue(self) -> None:
-        """Singleton. Fails messages kafka-python has held past their deadline."""
+        """Singleton. Fails batches kafka-python has held past their deadline."""
         stop = self._stop_expiry
         while not stop.wait(_EXPIRY_PERIOD):  # set by _shutdown
             now = time.monotonic()
-            for handoff, deadline in self._pending.copy().items():
-                if deadline <= now and self._pending.pop(handoff, None) is not None:
-                    log.warning("producer: no result from the Kafka client %.1fs after a "
-                                "message was handed to it; failing it", self._overdue_after)
-                    self._report_failure(handoff.msg, BrokerError(
-                        f"kafka: no result from the Kafka client {self._overdue_after:g}s "
-                        f"after the message was handed to it (past its delivery timeout); "
-                        f"it may still have been written", retriable=True))
+            for batch, deadline in self._pending.copy().items():
+                if deadline > now:
+                    continue
+                self._seal(batch)  # first: nothing may join a batch once it has failed
+                if self._pending.pop(batch, None) is None:
+                    continue
+                log.warning("producer: no result from the Kafka client %.1fs after a batch "
+                            "of %d messages was handed to it; failing them",
+                            self._overdue_after, len(batch.items))
+                err = BrokerError(
+                    f"kafka: no result from the Kafka client {self._overdue_after:g}s "
+                    f"after the message was handed to it (past its delivery timeout); "
+                    f"it may still have been written", retriable=True)
+                self._report_failure(batch, functools.partial(_same_error, err))
 
     # -- result stage: one goroutine -----------------------------------------------
 
     @idle_stage
     def _collect(self) -> None:
         """Singleton. Delivers the results that may block (successes when returned, and
-        errors) in completion order; frees each window slot once delivered."""
+        errors) in completion order; frees each window slot once its result is out."""
         self._own_threads.add(threading.get_ident())
-        release = self._window.try_recv
+        free = self._window.free
         done = self._inflight.done
         successes = self._successes
-        for msg, exc in self._results:
-            if exc is None:
-                msg._owner = None  # before the send: the reader may send it again at once
-                successes.send(msg)  # filled in by _on_success
+        send_many = successes._try_send_many
+        cap = successes.cap
+        for batch, start, record_error in self._results:
+            msgs = batch.items
+            n = len(msgs)
+            i = start
+            if record_error is None:
+                while i < n:
+                    # While this stage holds a batch it is the only sender on successes()
+                    # (readers only make room), so `room` of them fit: released just
+                    # before delivery, the reader may send them again at once.
+                    room = min(cap - len(successes), n - i)
+                    if room > 0:
+                        for msg in msgs[i:i + room]:
+                            msg._owner = None
+                        sent = send_many(msgs, i, room)  # == room
+                        free(sent)  # before blocking: a full successes() stalls exactly
+                        i += sent
+                    if i < n:
+                        msg = msgs[i]
+                        msg._owner = None
+                        successes.send(msg)  # filled in by _batch_done
+                        free(1)
+                        i += 1
             else:
-                self._deliver_error(msg, translate_error(exc))
+                for i in range(start, n):
+                    self._deliver_error(msgs[i], translate_error(record_error(i)))
+                    free(1)
             self._collected += 1
-            release()
             done()
 
     # -- results of messages that never reached kafka-python -----------------------
-
-    def _finish_error(self, msg: ProducerMessage, err: BaseException) -> None:
-        """Fail an accepted (counted) message."""
-        self._deliver_error(msg, err)
-        self._inflight.done()
 
     def _deliver_error(self, msg: Any, err: BaseException) -> None:
         if isinstance(msg, ProducerMessage):
             reply = msg._reply
             if reply is not None:
-                reply.send(err)  # our SyncProducer releases it
+                reply.put(msg, err)  # our SyncProducer releases it
                 return
             release(msg, self)  # before the send: the reader may send it again at once
         self._send_error(msg, err)
@@ -550,12 +666,8 @@ def _timestamp_ms(timestamp: object) -> int:
     return int(timestamp * 1000)
 
 
-def _fill(msg: ProducerMessage, metadata: Any) -> None:
-    """Copy what Kafka assigned (partition, offset, LogAppendTime) onto the message."""
-    msg.partition = metadata.partition
-    msg.offset = metadata.offset
-    if msg.timestamp is None and metadata.timestamp is not None and metadata.timestamp > 0:
-        msg.timestamp = metadata.timestamp / 1000
+def _same_error(err: BaseException, _index: int) -> BaseException:
+    return err
 
 
 @idle_stage

@@ -1,15 +1,20 @@
-"""The only module that imports kafka-python: the wire client and its error translation.
+"""The only module that imports kafka-python: the wire client, its hooks, its errors.
 
 kafka-python's ``KafkaProducer`` does the batching, the connections (one per broker)
 and the retries of a batch; this module maps our sarama-style :class:`Config` onto
-its settings and its exceptions onto ours.
+its settings and its exceptions onto ours. It also holds every use of kafka-python's
+private structures (the per-batch appender, the compiled record builder, partition
+muting, refused batch splitting, the idempotent producer's reset): the dependency
+is a tested range (``>=3.0.10,<3.1``), and tests/producer/test_kafka_adjustments.py
+pins each hook without a broker, so an upgrade that moves one fails ``make test``.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._config import Compression, Config, RequiredAcks, SASLMechanism
 from ._errors import AuthenticationError, BrokerError, ConfigurationError, KafkaError
@@ -20,7 +25,16 @@ from ._redact import register as register_secret
 if TYPE_CHECKING:
     import kafka
 
-__all__ = ["KafkaError", "appender", "client_settings", "new_client", "translate_error"]
+__all__ = [
+    "BatchSink",
+    "KafkaError",
+    "appender",
+    "client_settings",
+    "fast_builder",
+    "new_client",
+    "refuse_batch_splitting",
+    "translate_error",
+]
 
 log = logging.getLogger("producer")
 
@@ -142,6 +156,7 @@ def new_client(addrs: Sequence[str], config: Config) -> kafka.KafkaProducer:
         raise KafkaError(f"kafka: client has run out of available brokers to talk to "
                          f"({', '.join(addrs)}): {exc}") from exc
     _align_with_sarama(client, config)
+    refuse_batch_splitting(client)
     return client
 
 
@@ -149,8 +164,10 @@ def _align_with_sarama(client: kafka.KafkaProducer, config: Config) -> None:
     """Fixes for kafka-python 3.0: two settings it takes but does not apply, and the
     idempotent producer's reset.
 
-    Private attributes, hence the exact pin of kafka-python's minor version and the
-    functional tests that check each of them on a real broker:
+    Private attributes: hence the tested range of kafka-python (3.0.x, not an exact
+    pin), the broker-less tests in tests/producer/test_kafka_adjustments.py that fail
+    at once when an upgrade moves one, and the functional tests that check each
+    effect on a real broker:
 
     - Partition muting (sarama v1.48+): at most one batch in flight per partition,
       so a retried batch cannot land behind a later one. kafka-python only turns it
@@ -202,41 +219,165 @@ def _reinitialise_after_reset(manager: Any) -> None:
     manager.reset_producer_id = reset_and_reinitialise
 
 
-def appender(client: kafka.KafkaProducer) -> Callable[..., Any]:
-    """``append(topic, partition, key, value, headers, timestamp_ms) -> future``: a
-    record straight into kafka-python's accumulator, waking its sender as ``send`` does.
+class BatchSink(Protocol):
+    """Our side of one kafka-python batch (see :func:`appender`)."""
 
-    ``KafkaProducer.send`` spends about a third of its time (~10 us a message) on work
-    the dispatcher has already done: type and header checks, serializers, the
-    partitioner, size estimates, metadata lookups, an eager ``str(self)`` for a debug
-    log. This is the rest of it, for a producer that is neither closed nor
-    transactional (ours never is); the accumulator itself refuses appends once closed.
+    items: list[Any]  # one per record, in record order: item i is the batch's record i
+
+    def completed(self, result: tuple[int, int, Callable[[int], BaseException] | None]) -> None:
+        """kafka-python's ``ProducerBatch.produce_future`` value: ``(base_offset,
+        log_append_time_ms, record_exceptions_fn)``; ``record_exceptions_fn`` is ``None``
+        on success, else record i's exception is ``record_exceptions_fn(i)``."""
+
+
+_NO_HEADERS: list[tuple[str, bytes]] = []  # shared, never written
+
+# The compiled builder for uncompressed, non-transactional batches; None: kafka-python's.
+_FAST_BUILDER: Any = None
+_FAST_BUILDER_LOADED = False
+NO_ACCELERATOR_ENV = "PRODUCER_NO_ACCELERATOR"
+
+
+def fast_builder() -> Any:
+    """The compiled record batch builder class (aiokafka's ``_crecords``, adapted to
+    kafka-python's ``set_producer_state``), or ``None``: not installed, or
+    ``PRODUCER_NO_ACCELERATOR=1`` in the environment. Then kafka-python's pure-Python
+    builder writes every batch."""
+    global _FAST_BUILDER, _FAST_BUILDER_LOADED
+    if not _FAST_BUILDER_LOADED:
+        _FAST_BUILDER_LOADED = True
+        if os.environ.get(NO_ACCELERATOR_ENV, "") not in ("", "0"):
+            log.info("producer: %s is set: kafka-python's pure-Python record builder",
+                     NO_ACCELERATOR_ENV)
+        else:
+            _FAST_BUILDER = _load_fast_builder()
+    return _FAST_BUILDER
+
+
+def _load_fast_builder() -> Any:
+    try:
+        from aiokafka.record._crecords import DefaultRecordBatchBuilder
+    except ImportError:
+        return None
+
+    class CompiledBuilder(DefaultRecordBatchBuilder):  # type: ignore[misc]
+        """aiokafka's compiled builder with kafka-python's ``set_producer_state``."""
+
+        def set_producer_state(self, producer_id: int, producer_epoch: int,
+                               base_sequence: int, is_transactional: bool = False) -> None:
+            if is_transactional:  # never ours; its flag would be missing from the batch
+                raise ValueError("the compiled record builder is not for transactions")
+            DefaultRecordBatchBuilder.set_producer_state(
+                self, producer_id, producer_epoch, base_sequence)
+
+    return CompiledBuilder
+
+
+def appender(client: kafka.KafkaProducer, open_batch: Callable[[str, int], BatchSink],
+             ) -> tuple[Callable[..., None], Callable[[BatchSink], None]]:
+    """``(append, seal)``: records straight into kafka-python's accumulator, one
+    completion per batch instead of a future per record.
+
+    ``append(topic, partition, key, value, headers, timestamp_ms, item)`` writes one
+    record, under the accumulator's partition lock, into the partition's open batch,
+    or into a new one for which it calls ``open_batch(topic, partition)`` and
+    registers that sink's ``completed`` on the batch's ``produce_future``. ``item``
+    joins the sink's ``items`` under the same lock, so it is there before the batch
+    can be sent. It wakes the sender as ``send`` does (new or full batch).
+
+    ``seal(sink)`` makes later appends start a new batch (the expiry backstop fails
+    a sink's items; nothing may join it after that).
+
+    Private kafka-python 3.0 structures (each pinned by tests/producer/
+    test_kafka_adjustments.py): ``RecordAccumulator._tp_lock``, ``._batches``,
+    ``._incomplete``, ``._closed``, ``.config``; ``ProducerBatch`` and its
+    ``produce_future``; ``MemoryRecordsBuilder`` and its ``_builder`` (where the
+    compiled builder goes); ``Sender.wakeup``. ``KafkaProducer.send`` is not used:
+    about a third of its cost is work the dispatcher has done already, and its
+    per-record future and callbacks cost more than the rest of a record.
     """
+    from kafka.errors import IllegalStateError
+    from kafka.producer.producer_batch import ProducerBatch
+    from kafka.record.memory_records import MemoryRecordsBuilder
     from kafka.structs import TopicPartition
 
     accumulator = getattr(client, "_accumulator", None)
     sender = getattr(client, "_sender", None)
-    if accumulator is None or sender is None or not hasattr(accumulator, "append"):
+    if (accumulator is None or sender is None
+            or not all(hasattr(accumulator, a) for a in
+                       ("_tp_lock", "_batches", "_incomplete", "_closed", "config"))):
         raise RuntimeError("this kafka-python version has no record accumulator hook; "
                            "producer needs kafka-python 3.0.x")
-    append_record = accumulator.append
+    config = accumulator.config
+    magic = config["message_version"]
+    compression = config["compression_attrs"]
+    batch_size = config["batch_size"]
+    compiled = fast_builder() if magic == 2 and compression == 0 else None
+    if config.get("transaction_manager") is not None and \
+            config["transaction_manager"].is_transactional():
+        compiled = None
+    tp_lock = accumulator._tp_lock
+    batches = accumulator._batches
+    incomplete = accumulator._incomplete
     wakeup = sender.wakeup
-    partitions: dict[tuple[str, int], TopicPartition] = {}
+    # (topic, partition) -> [TopicPartition, its lock, our last batch, its sink]
+    open_: dict[tuple[str, int], list[Any]] = {}
 
     def append(topic: str, partition: int, key: bytes | None, value: bytes | None,
-               headers: list[tuple[str, bytes]] | None, timestamp_ms: int | None) -> Any:
+               headers: list[tuple[str, bytes]] | None, timestamp_ms: int | None,
+               item: Any) -> None:
         if value is None and key is None:
             raise ValueError("Need at least one: key or value")  # kafka-python's rule
-        tp = partitions.get((topic, partition))
-        if tp is None:
-            tp = partitions[(topic, partition)] = TopicPartition(topic, partition)
-        future, batch_is_full, new_batch, _ = append_record(
-            tp, timestamp_ms, key, value, headers or [])
-        if batch_is_full or new_batch:
-            wakeup()
-        return future
+        entry = open_.get((topic, partition))
+        if entry is None:
+            tp = TopicPartition(topic, partition)
+            entry = open_[(topic, partition)] = [tp, tp_lock(tp), None, None]
+        tp, lock, batch, sink = entry
+        with lock:
+            dq = batches[tp]
+            if batch is not None and dq and dq[-1] is batch:
+                records = batch.records
+                if records.append(timestamp_ms, key, value, headers or _NO_HEADERS) is not None:
+                    sink.items.append(item)
+                    if len(dq) > 1 or records.is_full():
+                        wakeup()
+                    return
+            if accumulator._closed:
+                raise IllegalStateError("RecordAccumulator is closed")
+            records = MemoryRecordsBuilder(magic, compression, batch_size)
+            if compiled is not None:
+                records._builder = compiled(magic, compression, 0, -1, -1, -1, batch_size)
+            if records.append(timestamp_ms, key, value, headers or _NO_HEADERS) is None:
+                raise ValueError("the record does not fit in an empty batch")
+            batch = ProducerBatch(tp, records)
+            sink = open_batch(topic, partition)
+            sink.items.append(item)
+            batch.produce_future.add_callback(sink.completed)
+            dq.append(batch)
+            incomplete.add(batch)
+            entry[2] = batch
+            entry[3] = sink
+        wakeup()
 
-    return append
+    def seal(sink: BatchSink) -> None:
+        for entry in list(open_.values()):
+            if entry[3] is sink:
+                with entry[1]:
+                    if entry[3] is sink:
+                        entry[2] = entry[3] = None
+
+    return append, seal
+
+
+def refuse_batch_splitting(client: kafka.KafkaProducer) -> None:
+    """kafka-python splits a batch the broker finds too large and re-binds each
+    record's future to the halves; with one completion per batch there are no such
+    futures, so the batch fails instead (sarama fails MessageSizeTooLarge as well)."""
+    sender = getattr(client, "_sender", None)
+    if sender is None or not callable(getattr(sender, "_can_split", None)):
+        raise RuntimeError("this kafka-python version has no batch splitting hook; "
+                           "producer needs kafka-python 3.0.x")
+    sender._can_split = lambda batch, error: False
 
 
 def _jwt_expiry(token: str) -> float | None:

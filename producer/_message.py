@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gochan import Chan
+    from ._sync_producer import _Replies
 
 __all__ = ["IN_FLIGHT", "Bytesish", "ProducerMessage", "claim", "claim_one", "encode_bytes",
            "release"]
@@ -55,8 +55,8 @@ class ProducerMessage:
         self.metadata = metadata
         self.timestamp = timestamp
         self.offset = -1
-        # The SyncProducer's reply channel (sarama's "expectation"); None otherwise.
-        self._reply: Chan[Any] | None = None
+        # The SyncProducer's replies (sarama's "expectation"); None otherwise.
+        self._reply: _Replies | None = None
         # The producer holding it in flight (see claim()); None while it is not.
         self._owner: object = None
 

@@ -1,15 +1,15 @@
 """``SyncProducer``: sarama's synchronous producer, a thin adapter over ``AsyncProducer``.
 
-Each message carries a private one-slot reply channel (sarama's "expectation");
-the async producer's stages deliver that message's result there instead of on
-``successes()``/``errors()``, so no routing goroutines are needed.
+Each message carries a private reply (sarama's "expectation"), one per call and
+shared by the messages of a ``send_messages`` call; the async producer's stages put
+each message's result there instead of on ``successes()``/``errors()``, so no
+routing goroutines are needed.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from gochan import Chan, ClosedChannelError
 
@@ -19,6 +19,40 @@ from ._errors import ClosedProducerError, ConfigurationError, ProducerError, Pro
 from ._message import ProducerMessage, claim
 
 __all__ = ["SyncProducer"]
+
+
+class _Replies:
+    """The results of one ``send_message``/``send_messages`` call (sarama's
+    expectations): ``put`` never blocks (the producer's stages call it, kafka-python's
+    network thread included); ``wait`` returns once every message has its result."""
+
+    __slots__ = ("_all_in", "_left", "_lock", "failures")
+
+    def __init__(self, n: int) -> None:
+        self._left = n
+        self._lock = threading.Lock()  # guards _left and failures
+        self.failures: dict[int, BaseException] = {}  # id(msg) -> its error
+        self._all_in: Chan[None] = Chan()  # closed by the last put
+
+    def put(self, msg: ProducerMessage, result: BaseException | None) -> None:
+        with self._lock:
+            if result is not None:
+                self.failures[id(msg)] = result
+            self._left -= 1
+            last = self._left == 0
+        if last:
+            self._all_in.close()
+
+    def expect_fewer(self, n: int) -> None:
+        """``n`` of the messages were never sent: do not wait for them."""
+        with self._lock:
+            self._left -= n
+            last = self._left == 0
+        if last:
+            self._all_in.close()
+
+    def wait(self) -> None:
+        self._all_in.recv()
 
 
 class SyncProducer:
@@ -50,28 +84,20 @@ class SyncProducer:
         self._closed = False
 
     def _claim(self, msgs: list[ProducerMessage], call: str) -> None:
-        """Check the caller and mark ``msgs`` in flight (released by :meth:`_outcome`)."""
+        """Check the caller and mark ``msgs`` in flight (released by :func:`_release`)."""
         if threading.get_ident() in self._producer._own_threads:
             raise RuntimeError(f"{call} called from the producer's own goroutine (a "
                                "partitioner or interceptor callback) would deadlock")
         claim(msgs, self._producer, call)
 
-    def _submit(self, msg: ProducerMessage) -> Chan[Any]:
-        """Send a claimed message with its reply channel."""
-        reply: Chan[Any] = Chan(1)
-        msg._reply = reply
+    def _submit(self, msg: ProducerMessage, replies: _Replies) -> None:
+        """Send a claimed message with its replies."""
+        msg._reply = replies
         try:
             self._producer.input().send(msg)
         except ClosedChannelError:
             _release(msg)
             raise ClosedProducerError("kafka: tried to use a producer that was closed") from None
-        return reply
-
-    @staticmethod
-    def _outcome(msg: ProducerMessage, reply: Chan[Any]) -> BaseException | None:
-        result = reply.recv()
-        _release(msg)
-        return result if isinstance(result, BaseException) else None
 
     def send_message(self, msg: ProducerMessage) -> tuple[int, int]:
         """Produce ``msg`` and wait: returns ``(partition, offset)``.
@@ -84,7 +110,11 @@ class SyncProducer:
         if not isinstance(msg, ProducerMessage):
             raise TypeError(f"send_message() takes a ProducerMessage, not {type(msg).__name__}")
         self._claim([msg], "send_message()")
-        err = self._outcome(msg, self._submit(msg))
+        replies = _Replies(1)
+        self._submit(msg, replies)
+        replies.wait()
+        _release(msg)
+        err = replies.failures.get(id(msg))
         if err is not None:
             raise err
         return msg.partition, msg.offset
@@ -105,24 +135,30 @@ class SyncProducer:
             if not isinstance(msg, ProducerMessage):
                 raise TypeError(
                     f"send_messages() takes ProducerMessages, not {type(msg).__name__}")
+        if not msgs:
+            return
         self._claim(msgs, "send_messages()")
-        replies: list[Chan[Any]] = []
+        replies = _Replies(len(msgs))
+        sent = 0
         try:
             for msg in msgs:
-                replies.append(self._submit(msg))
+                self._submit(msg, replies)
+                sent += 1
         except ClosedProducerError:
-            for msg in msgs[len(replies) + 1:]:  # the failed one released itself
+            for msg in msgs[sent + 1:]:  # the failed one released itself
                 _release(msg)
-            for msg, reply in zip(msgs, replies, strict=False):
-                self._outcome(msg, reply)  # sent: their results come (close() drains)
+            replies.expect_fewer(len(msgs) - sent)
+            replies.wait()  # sent: their results come (close() drains)
+            for msg in msgs[:sent]:
+                _release(msg)
             raise
-        failures = []
-        for msg, reply in zip(msgs, replies, strict=True):
-            err = self._outcome(msg, reply)
-            if err is not None:
-                failures.append(ProducerError(msg, err))
+        replies.wait()
+        for msg in msgs:
+            _release(msg)
+        failures = replies.failures
         if failures:
-            raise ProducerErrors(failures)
+            raise ProducerErrors([ProducerError(msg, failures[id(msg)])
+                                  for msg in msgs if id(msg) in failures])
 
     def close(self) -> None:
         """Shut down, waiting for messages in flight; always returns ``None``, as sarama's.

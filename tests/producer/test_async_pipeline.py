@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import threading
 import time
-import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import kafka.errors as kerrors
 import pytest
-from kafka.future import Future
 
 import producer._async_producer as ap
 from gochan import Chan, ClosedChannelError, go
@@ -39,16 +37,29 @@ from producer import (
 ADDR = "127.0.0.1:1"  # never dialled: the client is fake
 
 
+class FakeBatch:
+    """A batch of the fake client: the producer's sink and the records in it."""
+
+    def __init__(self, sink: Any, tp: tuple[str, int]) -> None:
+        self.sink = sink
+        self.tp = tp
+        self.records: list[dict[str, Any]] = []
+
+
 class FakeClient:
-    """Just enough of ``kafka.KafkaProducer`` for the producer: ``partitions_for``,
-    ``send`` (returns a kafka-python ``Future``) and ``close``."""
+    """Just enough of ``kafka.KafkaProducer`` for the producer: ``partitions_for``, the
+    per-batch appender of ``producer._kafka`` and ``close``. With ``auto`` each record
+    is a batch of its own, completed at once; otherwise records gather in batches of
+    up to ``batch_records`` per partition, completed when the test says so."""
 
     def __init__(self, topics: dict[str, int], auto: bool) -> None:
         self.topics = topics
         self.auto = auto
+        self.batch_records = 3
         self.lock = threading.Lock()
         self.sent: list[dict[str, Any]] = []
-        self.pending: list[tuple[Future, dict[str, Any]]] = []
+        self.pending: list[FakeBatch] = []
+        self.open: dict[tuple[str, int], FakeBatch] = {}
         self.offsets: dict[tuple[str, int], int] = {}
         self.fail_with: Callable[[dict[str, Any]], BaseException | None] = lambda rec: None
         self.closed = False
@@ -58,48 +69,65 @@ class FakeClient:
             raise kerrors.KafkaTimeoutError(f"Failed to update metadata after 0.1 secs ({topic})")
         return set(range(self.topics[topic]))
 
-    def send(self, topic: str, value: Any = None, key: Any = None, headers: Any = None,
-             partition: Any = None, timestamp_ms: Any = None) -> Future:
-        record = {"topic": topic, "value": value, "key": key, "headers": headers,
-                  "partition": partition, "timestamp_ms": timestamp_ms}
-        future = Future()
-        with self.lock:
-            self.sent.append(record)
-            if not self.auto:
-                self.pending.append((future, record))
-                return future
-        self._complete(future, record)
-        return future
+    def appender(self, open_batch: Callable[[str, int], Any]) -> tuple[Callable[..., None],
+                                                                       Callable[[Any], None]]:
+        def append(topic: str, partition: int, key: Any, value: Any, headers: Any,
+                   timestamp_ms: Any, item: Any) -> None:
+            if key is None and value is None:
+                raise ValueError("Need at least one: key or value")
+            record = {"topic": topic, "value": value, "key": key, "headers": headers,
+                      "partition": partition, "timestamp_ms": timestamp_ms}
+            tp = (topic, partition)
+            with self.lock:
+                self.sent.append(record)
+                batch = self.open.get(tp)
+                if self.auto or batch is None or len(batch.records) >= self.batch_records:
+                    batch = self.open[tp] = FakeBatch(open_batch(topic, partition), tp)
+                    if not self.auto:
+                        self.pending.append(batch)
+                batch.records.append(record)
+                batch.sink.items.append(item)
+            if self.auto:
+                self._complete(batch)
 
-    def _complete(self, future: Future, record: dict[str, Any]) -> None:
-        exc = self.fail_with(record)
-        if exc is not None:
-            future.failure(exc)
+        def seal(sink: Any) -> None:
+            with self.lock:
+                for tp, batch in list(self.open.items()):
+                    if batch.sink is sink:
+                        del self.open[tp]
+
+        return append, seal
+
+    def _complete(self, batch: FakeBatch) -> None:
+        with self.lock:
+            if self.open.get(batch.tp) is batch:
+                del self.open[batch.tp]
+        errors = [self.fail_with(rec) for rec in batch.records]
+        if any(errors):
+            def record_error(i: int) -> BaseException:
+                return errors[i] or kerrors.KafkaError("part of a batch with a bad record")
+            batch.sink.completed((-1, -1, record_error))
             return
         with self.lock:
-            tp = (record["topic"], record["partition"])
-            offset = self.offsets.get(tp, 0)
-            self.offsets[tp] = offset + 1
-        future.success(types.SimpleNamespace(partition=record["partition"], offset=offset,
-                                             timestamp=-1))
+            offset = self.offsets.get(batch.tp, 0)
+            self.offsets[batch.tp] = offset + len(batch.records)
+        batch.sink.completed((offset, -1, None))
 
     def complete_all(self) -> int:
+        """Complete every pending batch; how many records they held."""
         with self.lock:
             pending, self.pending = self.pending, []
-        for future, record in pending:
-            self._complete(future, record)
-        return len(pending)
+        for batch in pending:
+            self._complete(batch)
+        return sum(len(b.records) for b in pending)
 
     def close(self, timeout: float | None = None) -> None:
         self.closed = True
 
 
-def _fake_appender(client: FakeClient) -> Callable[..., Future]:
-    def append(topic: str, partition: int, key: Any, value: Any, headers: Any,
-               timestamp_ms: Any) -> Future:
-        return client.send(topic, value=value, key=key, headers=headers, partition=partition,
-                           timestamp_ms=timestamp_ms)
-    return append
+def _fake_appender(client: FakeClient, open_batch: Callable[[str, int], Any],
+                   ) -> tuple[Callable[..., None], Callable[[Any], None]]:
+    return client.appender(open_batch)
 
 
 class Fake:
@@ -489,11 +517,11 @@ def test_successes_keep_send_order_while_the_reader_lags(fake: Fake, seed: int) 
     def network() -> None:
         while not p.closed:
             with fake.client.lock:
-                burst = rng.randint(1, 40)
-                batch, fake.client.pending = (fake.client.pending[:burst],
-                                              fake.client.pending[burst:])
-            for future, record in batch:
-                fake.client._complete(future, record)
+                burst = rng.randint(1, 15)
+                batches, fake.client.pending = (fake.client.pending[:burst],
+                                                fake.client.pending[burst:])
+            for batch in batches:
+                fake.client._complete(batch)
             time.sleep(rng.choice([0, 0, 0.0005]))
 
     got: list[int] = []

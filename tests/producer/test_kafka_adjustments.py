@@ -1,10 +1,15 @@
-"""The kafka-python 3.0 adjustments in ``producer._kafka``, checked without a broker.
+"""The kafka-python 3.0 hooks and adjustments in ``producer._kafka``, checked without a
+broker.
 
 The functional and reliability tests check their effect on a real cluster; these pin the
-mechanism, so that a kafka-python upgrade that changes it fails here first.
+mechanism (every private structure the producer touches), so that a kafka-python upgrade
+that changes one fails here first, in seconds.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from kafka.producer.transaction_manager import (
@@ -13,7 +18,16 @@ from kafka.producer.transaction_manager import (
     TransactionState,
 )
 
-from producer._kafka import _reinitialise_after_reset
+from producer import Config
+from producer._kafka import (
+    _align_with_sarama,
+    _reinitialise_after_reset,
+    appender,
+    client_settings,
+    close_client,
+    fast_builder,
+    refuse_batch_splitting,
+)
 
 
 def ready_manager() -> TransactionManager:
@@ -65,3 +79,215 @@ def test_transactional_managers_are_not_touched() -> None:
     reset = manager.reset_producer_id
     _reinitialise_after_reset(manager)
     assert manager.reset_producer_id == reset
+
+
+# -- the per-batch engine's hooks, on a real KafkaProducer that has no broker -------------
+#
+# kafka-python 3.0 builds a KafkaProducer without reaching a broker when api_version is
+# given; its accumulator and sender are then real, and nothing is ever sent.
+
+class Sink:
+    """A BatchSink that records what kafka-python completes it with."""
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+        self.results: list[tuple[Any, Any, Any]] = []
+
+    def completed(self, result: tuple[Any, Any, Any]) -> None:
+        self.results.append(result)
+
+
+@pytest.fixture
+def client(request: pytest.FixtureRequest) -> Iterator[Any]:
+    import kafka
+
+    config = Config()
+    config.metadata.allow_auto_topic_creation = False  # kafka-python's default is True
+    settings = client_settings(["127.0.0.1:1"], config)
+    settings.update(getattr(request, "param", {}))
+    settings["api_version"] = (2, 8)
+    producer = kafka.KafkaProducer(**settings)
+    _align_with_sarama(producer, config)
+    refuse_batch_splitting(producer)
+    try:
+        yield producer
+    finally:
+        close_client(producer, timeout=0, stop_within=5)
+
+
+def open_sinks() -> tuple[list[tuple[str, int, Sink]], Callable[[str, int], Sink]]:
+    opened: list[tuple[str, int, Sink]] = []
+
+    def open_batch(topic: str, partition: int) -> Sink:
+        sink = Sink()
+        opened.append((topic, partition, sink))
+        return sink
+
+    return opened, open_batch
+
+
+def take(client: Any, batch: Any) -> None:
+    """What the sender does around a batch it sends and completes: out of the queue,
+    then (after completion) out of the incomplete set."""
+    client._accumulator._batches[batch.topic_partition].remove(batch)
+    client._accumulator.deallocate(batch)
+
+
+@pytest.mark.timeout(10)
+def test_kafka_python_builds_a_producer_without_a_broker(client: Any) -> None:
+    assert client._accumulator.config["message_version"] == 2
+    assert client._sender.config["guarantee_message_order"] is True  # _align_with_sarama
+    assert client._metadata.config["allow_auto_create_topics"] is False
+
+
+@pytest.mark.timeout(10)
+def test_appends_join_the_open_batch_and_one_completion_reaches_the_sink(client: Any) -> None:
+    from kafka.structs import TopicPartition
+
+    opened, open_batch = open_sinks()
+    append, _seal = appender(client, open_batch)
+    for i in range(5):
+        append("t", 1, None, b"v%d" % i, None, None, f"m{i}")
+    append("t", 2, b"k", b"v", [("h", b"x")], 1_700_000_000_000, "other")
+    assert [(t, p) for t, p, _ in opened] == [("t", 1), ("t", 2)]
+    sink = opened[0][2]
+    assert sink.items == ["m0", "m1", "m2", "m3", "m4"]
+    (batch,) = client._accumulator._batches[TopicPartition("t", 1)]
+    assert batch.record_count == 5
+    assert batch in client._accumulator._incomplete.all()
+    assert batch._record_futures == []  # no future per record
+    take(client, batch)
+    batch.complete(100, -1)  # what the sender does on a produce response
+    assert sink.results == [(100, -1, None)]
+
+
+@pytest.mark.timeout(10)
+def test_a_failed_or_expired_batch_completes_with_record_exceptions(client: Any) -> None:
+    import kafka.errors as kerrors
+    from kafka.structs import TopicPartition
+
+    opened, open_batch = open_sinks()
+    append, _seal = appender(client, open_batch)
+    append("t", 0, None, b"a", None, None, "a")
+    append("t", 0, None, b"b", None, None, "b")
+    (batch,) = client._accumulator._batches[TopicPartition("t", 0)]
+    exc = kerrors.NotLeaderForPartitionError()
+    take(client, batch)
+    batch.complete_exceptionally(exc, lambda i: exc)
+    ((base, _time, record_error),) = opened[0][2].results
+    assert base is None and record_error(1) is exc
+    append("t", 0, None, b"c", None, None, "c")  # the last batch is done: a new one
+    batch2 = client._accumulator._batches[TopicPartition("t", 0)][-1]
+    take(client, batch2)
+    batch2.abort(kerrors.KafkaTimeoutError("expired"))  # expiry and forced close
+    ((base, _time, record_error),) = opened[1][2].results
+    assert base == -1 and isinstance(record_error(0), kerrors.KafkaTimeoutError)
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("client", [{"batch_size": 1024}], indirect=True)
+def test_a_full_batch_starts_a_new_one(client: Any) -> None:
+    from kafka.structs import TopicPartition
+
+    opened, open_batch = open_sinks()
+    append, _seal = appender(client, open_batch)
+    for i in range(40):
+        append("t", 0, None, b"x" * 100, None, None, i)
+    dq = client._accumulator._batches[TopicPartition("t", 0)]
+    assert len(dq) == len(opened) > 1
+    assert [s.items for _, _, s in opened] == [
+        list(range(sum(b.record_count for b in list(dq)[:k]),
+                   sum(b.record_count for b in list(dq)[:k + 1]))) for k in range(len(dq))]
+
+
+@pytest.mark.timeout(10)
+def test_seal_makes_the_next_append_start_a_new_batch(client: Any) -> None:
+    opened, open_batch = open_sinks()
+    append, seal = appender(client, open_batch)
+    append("t", 0, None, b"a", None, None, "a")
+    seal(opened[0][2])
+    append("t", 0, None, b"b", None, None, "b")
+    assert [s.items for _, _, s in opened] == [["a"], ["b"]]
+
+
+@pytest.mark.timeout(10)
+def test_appends_to_a_closed_accumulator_fail(client: Any) -> None:
+    import kafka.errors as kerrors
+
+    _opened, open_batch = open_sinks()
+    append, _seal = appender(client, open_batch)
+    client._accumulator.close()
+    with pytest.raises(kerrors.IllegalStateError):
+        append("t", 0, None, b"a", None, None, "a")
+    with pytest.raises(ValueError, match="key or value"):
+        append("t", 0, None, None, None, None, "a")
+
+
+@pytest.mark.timeout(10)
+def test_batch_splitting_is_refused(client: Any) -> None:
+    """kafka-python splits a batch the broker finds too large, through per-record
+    futures that the per-batch engine does not make: refused, the batch fails."""
+    import kafka
+    import kafka.errors as kerrors
+    from kafka.structs import TopicPartition
+
+    _opened, open_batch = open_sinks()
+    append, _seal = appender(client, open_batch)
+    append("t", 0, None, b"a", None, None, "a")
+    append("t", 0, None, b"b", None, None, "b")
+    (batch,) = client._accumulator._batches[TopicPartition("t", 0)]
+    assert not client._sender._can_split(batch, kerrors.MessageSizeTooLargeError)
+    # the hook exists and says yes without the adjustment
+    assert kafka.producer.sender.Sender._can_split(client._sender, batch,
+                                                   kerrors.MessageSizeTooLargeError)
+
+
+needs_accelerator = pytest.mark.skipif(
+    fast_builder() is None, reason="the compiled record builder is not in use (the `accel` "
+    "extra is missing, or PRODUCER_NO_ACCELERATOR=1): the fallback run")
+
+
+@needs_accelerator
+@pytest.mark.timeout(10)
+def test_batches_are_written_by_the_compiled_builder(client: Any) -> None:
+    from kafka.structs import TopicPartition
+
+    _opened, open_batch = open_sinks()
+    append, _seal = appender(client, open_batch)
+    append("t", 0, None, b"a", None, None, "a")
+    (batch,) = client._accumulator._batches[TopicPartition("t", 0)]
+    assert type(batch.records._builder) is fast_builder()
+
+
+@needs_accelerator
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("idempotent", [False, True])
+def test_the_compiled_builder_writes_kafka_pythons_bytes(idempotent: bool) -> None:
+    """The same records give the same batch but for PartitionLeaderEpoch (bytes 12-15,
+    outside the CRC; the broker sets it)."""
+    from kafka.record.default_records import DefaultRecordBatchBuilder
+
+    def build(cls: Any) -> bytes:
+        builder = cls(2, 0, 0, -1, -1, -1, 16384)
+        for i in range(50):
+            headers = [("h", b"%d" % i)] if i % 3 else []
+            key = b"k%d" % i if i % 2 else None
+            assert builder.append(i, 1_700_000_000_000 + i, key, b"v" * i, headers) is not None
+        if idempotent:
+            builder.set_producer_state(4711, 3, 1000, False)
+        return bytes(builder.build())
+
+    ours, theirs = build(fast_builder()), build(DefaultRecordBatchBuilder)
+    assert len(ours) == len(theirs)
+    assert ours[:12] == theirs[:12] and ours[16:] == theirs[16:]
+
+
+@pytest.mark.timeout(10)
+def test_the_environment_switch_forces_the_pure_builder(monkeypatch: pytest.MonkeyPatch,
+                                                        ) -> None:
+    import producer._kafka as pk
+
+    monkeypatch.setattr(pk, "_FAST_BUILDER_LOADED", False)
+    monkeypatch.setattr(pk, "_FAST_BUILDER", None)
+    monkeypatch.setenv(pk.NO_ACCELERATOR_ENV, "1")
+    assert pk.fast_builder() is None
