@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/peers.py                 # ~10 minutes on 2 cores
     .venv/bin/python benchmarks/peers.py --quick         # smoke run: tiny loads, 1 rep
     .venv/bin/python benchmarks/peers.py --what peers --messages 500000 --reps 5
+    .venv/bin/python benchmarks/peers.py --what latency --throughput 5000 --duration 30
     .venv/bin/python benchmarks/peers.py --skip sarama,confluent-kafka
 
 Peers (same workload: ``--messages`` values of ``--size`` bytes, no key, a fresh topic
@@ -34,8 +35,17 @@ The scaling sweep measures ``AsyncProducer`` (and raw kafka-python, for referenc
 against message size (10 B to 100 KB, a fixed byte budget: fewer messages for big
 sizes) and partition count (1, 4, 16, 64).
 
-Results: ``results/peers.json`` + ``peers.png``, ``results/scaling.json`` +
-``scaling.png``. Progress lines on stderr; tables on stdout.
+The latency run sends ``--throughput`` messages per second (default 5,000) for
+``--duration`` seconds (default 30) through each peer but ``SyncProducer``, paced the
+same way everywhere (sleep when more than 1 ms ahead of the schedule), and reports
+p50/p99 side by side: latency below every peer's maximum rate.
+
+Python peers also report their CPU per message by thread (``/proc/self/task``), and
+ours whether the compiled record builder wrote its batches (``accelerated``).
+
+Results: ``results/peers.json`` + ``peers.png``, ``results/latency.json`` +
+``latency.png``, ``results/scaling.json`` + ``scaling.png``. Progress lines on stderr;
+tables on stdout.
 """
 
 from __future__ import annotations
@@ -92,13 +102,54 @@ def _result(n: int, size: int, elapsed: float, cpu: float, latencies: list[float
             "latency_per": unit}
 
 
+def _thread_cpu() -> dict[str, float]:
+    """CPU seconds (user + system) of each live thread of this process, by thread name
+    (Python's name where it has one, with numbers dropped; else the OS name), from
+    /proc/self/task/*/stat (clock ticks: 10 ms resolution on most systems)."""
+    import re
+    import threading
+
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                stat = f.read()
+        except OSError:  # ended meanwhile
+            continue
+        comm, rest = stat.split(" (", 1)[1].rsplit(") ", 1)
+        fields = rest.split()
+        name = names.get(int(tid)) or comm
+        name = re.sub(r"^goroutine-\d+ ", "", name)
+        name = re.sub(r"\d+", "N", name)
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def _per_thread(before: dict[str, float], after: dict[str, float], n: int) -> dict[str, float]:
+    """µs of CPU per message for each thread group (threads that ended are missing)."""
+    return {name: (cpu - before.get(name, 0.0)) / n * 1e6 for name, cpu in
+            sorted(after.items(), key=lambda kv: -(kv[1] - before.get(kv[0], 0.0)))
+            if cpu - before.get(name, 0.0) > 0}
+
+
+def _pace(start: float, i: int, rate: float) -> None:
+    """Fixed-rate runs: item ``i`` leaves no earlier than ``i / rate`` s after
+    ``start``; sleep only when more than 1 ms ahead (the sarama peer does the same)."""
+    ahead = start + i / rate - time.perf_counter()
+    if ahead > 0.001:
+        time.sleep(ahead)
+
+
 def _versions() -> dict[str, Any]:
     import kafka
 
     return {"client": "kafka-python", "version": kafka.__version__}
 
 
-def work_async(bootstrap: str, topic: str, n: int, size: int, warmup: int) -> dict[str, Any]:
+def work_async(bootstrap: str, topic: str, n: int, size: int, warmup: int,
+               rate: float = 0.0) -> dict[str, Any]:
     import itertools
     import threading
 
@@ -141,20 +192,29 @@ def work_async(bootstrap: str, topic: str, n: int, size: int, warmup: int) -> di
     latencies.clear()
     state["failed"] = 0
     state["target"] = warmup + n
+    threads0 = _thread_cpu()
     cpu0 = time.process_time()
     start = clock()
-    for _ in range(n):
-        send(ProducerMessage(topic, value=value, metadata=clock()))
+    if rate:
+        for i in range(n):
+            _pace(start, i, rate)
+            send(ProducerMessage(topic, value=value, metadata=clock()))
+    else:
+        for _ in range(n):
+            send(ProducerMessage(topic, value=value, metadata=clock()))
     reached.wait()
     elapsed = state["last"] - start
     cpu = time.process_time() - cpu0
+    threads = _per_thread(threads0, _thread_cpu(), n)
     producer.async_close()
     for reader in readers:
         reader.join()
-    return _result(n, size, elapsed, cpu, latencies, state["failed"]) | _versions()
+    return _result(n, size, elapsed, cpu, latencies, state["failed"]) | _versions() | {
+        "threads_cpu_us_per_msg": threads, "accelerated": _accelerated()}
 
 
-def work_sync(bootstrap: str, topic: str, n: int, size: int, warmup: int) -> dict[str, Any]:
+def work_sync(bootstrap: str, topic: str, n: int, size: int, warmup: int,
+              rate: float = 0.0) -> dict[str, Any]:
     from producer import ProducerMessage, SyncProducer
 
     producer = SyncProducer(bootstrap)
@@ -163,22 +223,37 @@ def work_sync(bootstrap: str, topic: str, n: int, size: int, warmup: int) -> dic
     if warmup:
         producer.send_messages([ProducerMessage(topic, value=value) for _ in range(warmup)])
     latencies: list[float] = []
+    threads0 = _thread_cpu()
     cpu0 = time.process_time()
     start = clock()
     for first in range(0, n, SYNC_BATCH):
         msgs = [ProducerMessage(topic, value=value) for _ in range(min(SYNC_BATCH, n - first))]
+        if rate:
+            _pace(start, first, rate)
         sent_at = clock()
         producer.send_messages(msgs)
         latencies.append(clock() - sent_at)
     elapsed = clock() - start
     cpu = time.process_time() - cpu0
+    threads = _per_thread(threads0, _thread_cpu(), n)
     producer.close()
     return _result(n, size, elapsed, cpu, latencies, 0,
-                   unit=f"batch of {SYNC_BATCH}") | _versions()
+                   unit=f"batch of {SYNC_BATCH}") | _versions() | {
+        "threads_cpu_us_per_msg": threads, "accelerated": _accelerated()}
+
+
+def _accelerated() -> bool | None:
+    """Whether our producer wrote its batches with the compiled record builder (None:
+    a version of the producer without one)."""
+    try:
+        from producer._kafka import fast_builder
+    except ImportError:
+        return None
+    return fast_builder() is not None
 
 
 def work_kafka_python(bootstrap: str, topic: str, n: int, size: int,
-                      warmup: int) -> dict[str, Any]:
+                      warmup: int, rate: float = 0.0) -> dict[str, Any]:
     import kafka
 
     client = kafka.KafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=0, retries=3,
@@ -203,18 +278,27 @@ def work_kafka_python(bootstrap: str, topic: str, n: int, size: int,
         failed[0] += 1
         print(f"error: {exc}", file=sys.stderr)
 
+    threads0 = _thread_cpu()
     cpu0 = time.process_time()
     start = clock()
-    for _ in range(n):
-        send(topic, value=value).add_callback(done, clock()).add_errback(fail)
+    if rate:
+        for i in range(n):
+            _pace(start, i, rate)
+            send(topic, value=value).add_callback(done, clock()).add_errback(fail)
+    else:
+        for _ in range(n):
+            send(topic, value=value).add_callback(done, clock()).add_errback(fail)
     client.flush()
     elapsed = (last[0] or clock()) - start
     cpu = time.process_time() - cpu0
+    threads = _per_thread(threads0, _thread_cpu(), n)
     client.close()
-    return _result(n, size, elapsed, cpu, latencies, failed[0]) | _versions()
+    return _result(n, size, elapsed, cpu, latencies, failed[0]) | _versions() | {
+        "threads_cpu_us_per_msg": threads}
 
 
-def work_confluent(bootstrap: str, topic: str, n: int, size: int, warmup: int) -> dict[str, Any]:
+def work_confluent(bootstrap: str, topic: str, n: int, size: int, warmup: int,
+                   rate: float = 0.0) -> dict[str, Any]:
     import confluent_kafka
 
     client = confluent_kafka.Producer({
@@ -241,9 +325,12 @@ def work_confluent(bootstrap: str, topic: str, n: int, size: int, warmup: int) -
         record(now - sent_at)
         last[0] = now
 
+    threads0 = _thread_cpu()
     cpu0 = time.process_time()
     start = clock()
-    for _ in range(n):
+    for i in range(n):
+        if rate:
+            _pace(start, i, rate)
         while True:
             try:
                 produce(topic, value, on_delivery=functools.partial(delivered, clock()))
@@ -254,14 +341,15 @@ def work_confluent(bootstrap: str, topic: str, n: int, size: int, warmup: int) -
     left = client.flush(120)
     elapsed = (last[0] or clock()) - start
     cpu = time.process_time() - cpu0  # librdkafka's threads included
+    threads = _per_thread(threads0, _thread_cpu(), n)
     if left:
         raise RuntimeError(f"confluent-kafka: {left} messages still queued after flush()")
     return _result(n, size, elapsed, cpu, latencies, failed[0]) | {
         "client": "confluent-kafka", "version": getattr(confluent_kafka, "__version__", "?"),
-        "librdkafka": confluent_kafka.libversion()[0]}
+        "librdkafka": confluent_kafka.libversion()[0], "threads_cpu_us_per_msg": threads}
 
 
-WORKERS: dict[str, Callable[[str, str, int, int, int], dict[str, Any]]] = {
+WORKERS: dict[str, Callable[[str, str, int, int, int, float], dict[str, Any]]] = {
     "AsyncProducer": work_async,
     "AsyncProducer-pure": work_async,  # run with GOCHAN_PURE=1 (see measure)
     "SyncProducer": work_sync,
@@ -318,16 +406,17 @@ def gochan_build(env: dict[str, str]) -> str:
 
 
 def measure(peer: str, bootstrap: str, topic: str, n: int, size: int, warmup: int,
-            sarama: Path | None) -> dict[str, Any]:
+            sarama: Path | None, rate: float = 0.0) -> dict[str, Any]:
     """One measurement in a fresh process; its JSON result."""
     if peer == "sarama":
         assert sarama is not None
         cmd = [str(sarama), "-brokers", bootstrap, "-topic", topic, "-messages", str(n),
-               "-size", str(size), "-warmup", str(warmup), "-acks", "1"]
+               "-size", str(size), "-warmup", str(warmup), "-acks", "1",
+               "-throughput", str(rate)]
     else:
         cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", peer,
                "--bootstrap", bootstrap, "--topic", topic, "--messages", str(n),
-               "--size", str(size), "--warmup", str(warmup)]
+               "--size", str(size), "--warmup", str(warmup), "--rate", str(rate)]
     env = {k: v for k, v in os.environ.items() if k != "GOCHAN_PURE"}
     if peer == "AsyncProducer-pure":
         env["GOCHAN_PURE"] = "1"
@@ -353,7 +442,8 @@ class Runner:
         self.warmup = warmup
         self.loads: list[float] = []
 
-    def run(self, peer: str, n: int, size: int, partitions: int, label: str) -> dict[str, Any]:
+    def run(self, peer: str, n: int, size: int, partitions: int, label: str,
+            rate: float = 0.0) -> dict[str, Any]:
         topic = f"peers-{peer.lower().replace('-', '')}-{uuid.uuid4().hex[:8]}"
         self.cluster.create_topic(topic, partitions=partitions)
         load = load1()
@@ -361,7 +451,7 @@ class Runner:
         progress(f"{label} {peer}: {n:,} x {size} B, {partitions} partitions (load {load:.2f}) ...")
         try:
             result = measure(peer, self.cluster.bootstrap_servers, topic, n, size,
-                             min(self.warmup, n), self.sarama)
+                             min(self.warmup, n), self.sarama, rate)
         finally:
             try:
                 self.cluster.delete_topic(topic)
@@ -371,7 +461,7 @@ class Runner:
         lat = result["latency_ms"]
         progress(f"{label} {peer}: {result['msg_per_s']:,.0f} msg/s, "
                  f"{result['mib_per_s']:.2f} MiB/s, p50 {lat.get('p50', 0):.1f} ms, "
-                 f"p99 {lat.get('p99', 0):.1f} ms")
+                 f"p99 {lat.get('p99', 0):.1f} ms, CPU {result['cpu_us_per_msg']:.1f} us/msg")
         return result
 
 
@@ -406,7 +496,9 @@ def run_peers(runner: Runner, peers: list[str], args: argparse.Namespace) -> dic
             "latency_per": runs[peer][0]["latency_per"],
             "rates": rates, "p50s_ms": p50, "p99s_ms": p99,
             "extra": {k: v for k, v in runs[peer][0].items()
-                      if k in ("client", "version", "librdkafka", "go_version", "gomaxprocs")},
+                      if k in ("client", "version", "librdkafka", "go_version", "gomaxprocs",
+                               "accelerated")},
+            "threads_cpu_us_per_msg": _median_threads(runs[peer]),
         }
         if base is not None:
             row["ratio_vs_async"] = median_ratio(rates, [r["msg_per_s"] for r in base])
@@ -414,6 +506,24 @@ def run_peers(runner: Runner, peers: list[str], args: argparse.Namespace) -> dic
             row["p99_ratio_vs_async"] = median_ratio(p99, [r["latency_ms"]["p99"] for r in base])
         rows.append(row)
     return {"rows": rows, "runs": runs}
+
+
+def _median_threads(runs: list[dict[str, Any]]) -> dict[str, float]:
+    """Median over repetitions of each thread group's µs per message (0 where absent)."""
+    names = {name for r in runs for name in r.get("threads_cpu_us_per_msg", {})}
+    med = {name: statistics.median(r.get("threads_cpu_us_per_msg", {}).get(name, 0.0)
+                                   for r in runs) for name in names}
+    return dict(sorted(med.items(), key=lambda kv: -kv[1]))
+
+
+def print_threads(rows: list[dict[str, Any]]) -> None:
+    print("CPU per message by thread (µs, median over repetitions; /proc/self/task, "
+          "10 ms ticks; threads under 0.05 µs left out)")
+    for r in rows:
+        threads = r.get("threads_cpu_us_per_msg") or {}
+        if threads:
+            shown = ", ".join(f"{name} {us:.2f}" for name, us in threads.items() if us >= 0.05)
+            print(f"  {r['peer']:16} {shown}")
 
 
 def print_peers(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
@@ -429,6 +539,46 @@ def print_peers(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
               f"{r['p99_ms']:8.1f} {r.get('p50_ratio_vs_async', float('nan')):8.2f}x "
               f"{r.get('p99_ratio_vs_async', float('nan')):8.2f}x "
               f"{r['cpu_us_per_msg']:10.1f}{note}")
+    print_threads(rows)
+
+
+def run_latency(runner: Runner, peers: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    """Each peer at ``--throughput`` messages/s for ``--duration`` s: latency at a
+    fixed rate, below every peer's maximum."""
+    n = int(args.throughput * args.duration)
+    runs: dict[str, list[dict[str, Any]]] = {p: [] for p in peers}
+    for rep in range(args.latency_reps):
+        for peer in rotated(peers, rep):
+            runs[peer].append(runner.run(peer, n, args.size, args.partitions,
+                                         f"[latency {rep + 1}/{args.latency_reps}]",
+                                         rate=args.throughput))
+    rows = []
+    for peer in peers:
+        rs = runs[peer]
+        rows.append({
+            "peer": peer, "messages": n, "rate": args.throughput,
+            "msg_per_s": statistics.median(r["msg_per_s"] for r in rs),
+            "p50_ms": statistics.median(r["latency_ms"]["p50"] for r in rs),
+            "p99_ms": statistics.median(r["latency_ms"]["p99"] for r in rs),
+            "p999_ms": statistics.median(r["latency_ms"].get("p99.9", 0.0) for r in rs),
+            "cpu_us_per_msg": statistics.median(r["cpu_us_per_msg"] for r in rs),
+            "p50s_ms": [r["latency_ms"]["p50"] for r in rs],
+            "p99s_ms": [r["latency_ms"]["p99"] for r in rs],
+            "latency_per": rs[0]["latency_per"],
+            "threads_cpu_us_per_msg": _median_threads(rs),
+        })
+    return {"rows": rows, "runs": runs}
+
+
+def print_latency(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    print(f"\nlatency at a fixed rate: {args.throughput:g} msg/s for {args.duration:g} s "
+          f"({int(args.throughput * args.duration):,} x {args.size} B), {args.partitions} "
+          f"partitions, acks=1, median of {args.latency_reps} rep(s)")
+    print(f"{'peer':16} {'msg/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} "
+          f"{'CPU us/msg':>10}")
+    for r in rows:
+        print(f"{r['peer']:16} {r['msg_per_s']:10,.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} "
+              f"{r['p999_ms']:9.2f} {r['cpu_us_per_msg']:10.1f}")
 
 
 def run_scaling(runner: Runner, args: argparse.Namespace) -> dict[str, Any]:
@@ -528,6 +678,39 @@ def plot_peers(data: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def plot_latency(data: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = data["latency"]
+    names = [r["peer"] for r in rows]
+    xs = range(len(rows))
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    width = 0.4
+    ax.bar([x - width / 2 for x in xs], [r["p50_ms"] for r in rows], width, label="p50")
+    ax.bar([x + width / 2 for x in xs], [r["p99_ms"] for r in rows], width, label="p99")
+    for i, r in enumerate(rows):
+        ax.plot([i - width / 2] * len(r["p50s_ms"]), r["p50s_ms"], "k.", ms=4)
+        ax.plot([i + width / 2] * len(r["p99s_ms"]), r["p99s_ms"], "k.", ms=4)
+        ax.annotate(f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f}", (i, r["p99_ms"]), ha="center",
+                    va="bottom", fontsize=8)
+    ax.set_yscale("log")
+    ax.set_xticks(list(xs), names, rotation=20)
+    ax.set_ylabel("ms, send to acknowledgement (log; dots: repetitions)")
+    ax.set_title(f"latency per message at {data['workload']['rate']:g} msg/s")
+    ax.legend()
+    w, load = data["workload"], data["load1_during_run"]
+    fig.suptitle(f"{w['messages']:,} x {w['value_bytes']} B in {w['duration_s']:g} s, "
+                 f"{w['partitions']} partitions, acks=1, median of {w['reps']}; "
+                 f"load {load['min']:.1f}-{load['max']:.1f}, "
+                 f"{data['machine']['cpus_usable']} CPUs", fontsize=10)
+    fig.tight_layout()
+    _savefig(fig, path)
+    plt.close(fig)
+
+
 def plot_scaling(data: dict[str, Any], path: Path) -> None:
     import matplotlib
 
@@ -587,7 +770,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--reps", type=int, default=None, help="repetitions (default 3)")
     p.add_argument("--warmup", type=int, default=None,
                    help="messages sent and acknowledged before the clock starts (default 2000)")
-    p.add_argument("--what", default="peers,scaling", help="peers, scaling or both (default)")
+    p.add_argument("--what", default="peers,latency,scaling",
+                   help="any of peers, latency, scaling (default: all three)")
+    p.add_argument("--throughput", type=float, default=5000.0,
+                   help="latency run: messages per second per peer (default 5000)")
+    p.add_argument("--duration", type=float, default=None,
+                   help="latency run: seconds per measurement (default 30)")
+    p.add_argument("--latency-reps", type=int, default=None, help="(default 3)")
+    p.add_argument("--latency-skip", default="SyncProducer",
+                   help="peers left out of the latency run (default SyncProducer)")
     p.add_argument("--skip", default="", help="comma-separated peers to leave out")
     p.add_argument("--scaling-peers", default=None,
                    help="peers in the scaling sweep (default AsyncProducer,kafka-python)")
@@ -604,6 +795,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--no-plot", action="store_true")
     p.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     p.add_argument("--topic", help=argparse.SUPPRESS)
+    p.add_argument("--rate", type=float, default=0.0, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     quick = args.quick
 
@@ -617,6 +809,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.scaling_budget_mib = pick(args.scaling_budget_mib, 64.0, 1.0)
     args.scaling_reps = pick(args.scaling_reps, args.reps, 1)
     args.scaling_peers = pick(args.scaling_peers, "AsyncProducer,kafka-python", "AsyncProducer")
+    args.duration = pick(args.duration, 30.0, 1.0)
+    args.latency_reps = pick(args.latency_reps, 3, 1)
     return args
 
 
@@ -624,7 +818,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.worker:
         result = WORKERS[args.worker](args.bootstrap, args.topic, args.messages, args.size,
-                                      args.warmup)
+                                      args.warmup, args.rate)
         import gochan
 
         result["gochan"] = gochan.build_info()
@@ -632,14 +826,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     what = {w.strip() for w in args.what.split(",") if w.strip()}
-    if not what or what - {"peers", "scaling"}:
-        print(f"--what: peers and/or scaling, not {args.what!r}", file=sys.stderr)
+    if not what or what - {"peers", "latency", "scaling"}:
+        print(f"--what: peers, latency and/or scaling, not {args.what!r}", file=sys.stderr)
         return 2
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     if skip - set(PEERS):
         print(f"--skip: unknown peers {sorted(skip - set(PEERS))}; know {PEERS}", file=sys.stderr)
         return 2
-    wanted = [p for p in PEERS if p not in skip] if "peers" in what else []
+    latency_skip = {s.strip() for s in args.latency_skip.split(",") if s.strip()}
+    wanted = [p for p in PEERS if p not in skip] if what & {"peers", "latency"} else []
     args.scaling_peers = [p.strip() for p in args.scaling_peers.split(",") if p.strip()]
     if set(args.scaling_peers) - set(WORKERS):
         print(f"--scaling-peers: one of {sorted(WORKERS)}", file=sys.stderr)
@@ -673,6 +868,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.no_plot:
                 plot_peers(doc, args.out_dir / "peers.png")
                 progress(f"wrote {args.out_dir / 'peers.png'}")
+        if "latency" in what:
+            runner.loads = []
+            t0 = time.monotonic()
+            lat = run_latency(runner, [p for p in peers if p not in latency_skip], args)
+            print_latency(lat["rows"], args)
+            loads = load_summary(runner.loads)
+            print(f"load average (1 min) before each measurement: min {loads['min']:.2f}, "
+                  f"median {loads['median']:.2f}, max {loads['max']:.2f}; "
+                  f"{time.monotonic() - t0:.0f} s")
+            doc = {"benchmark": "latency", "workload": {
+                       "rate": args.throughput, "duration_s": args.duration,
+                       "messages": int(args.throughput * args.duration),
+                       "value_bytes": args.size, "partitions": args.partitions, "acks": 1,
+                       "reps": args.latency_reps, "warmup": args.warmup, "quick": args.quick},
+                   "machine": machine, "load1_during_run": loads, "skipped": missing,
+                   "latency": lat["rows"], "runs": lat["runs"]}
+            write_json(args.out_dir / "latency.json", doc)
+            progress(f"wrote {args.out_dir / 'latency.json'}")
+            if not args.no_plot:
+                plot_latency(doc, args.out_dir / "latency.png")
+                progress(f"wrote {args.out_dir / 'latency.png'}")
         if "scaling" in what:
             runner.loads = []
             t0 = time.monotonic()

@@ -8,8 +8,10 @@
 // rides in the message's Metadata). Timing starts at the first send and ends when
 // the last result has been received, as for the Python contenders. -warmup messages are
 // sent and acknowledged before the clock starts (connections and metadata are then ready).
+// -throughput N paces the sends: message i leaves no earlier than i/N seconds after the
+// first (a fixed-rate latency run; 0, the default, sends as fast as Input() takes them).
 //
-//	sarama_perf -brokers 127.0.0.1:9092 -topic t [-messages 200000] [-size 100] [-acks 1] [-warmup 0]
+//	sarama_perf -brokers 127.0.0.1:9092 -topic t [-messages 200000] [-size 100] [-acks 1] [-warmup 0] [-throughput 0]
 //
 // Exit codes as sarama's kafka-producer-performance: 64 usage, 69 runtime failure.
 package main
@@ -90,8 +92,10 @@ func main() {
 	acks := flag.Int("acks", 1, "required acks (-1 all, 0 none, 1 leader)")
 	partitioner := flag.String("partitioner", "hash", "hash (sarama's default), random or roundrobin")
 	warmup := flag.Int("warmup", 0, "messages sent and acknowledged before the clock starts")
+	throughput := flag.Float64("throughput", 0, "messages per second (0: as fast as possible)")
 	flag.Parse()
-	if *brokers == "" || *topic == "" || *messages <= 0 || *size < 0 || *warmup < 0 {
+	if *brokers == "" || *topic == "" || *messages <= 0 || *size < 0 || *warmup < 0 ||
+		*throughput < 0 {
 		fmt.Fprintln(os.Stderr, "ERROR: -brokers, -topic and -messages > 0 are required")
 		flag.PrintDefaults()
 		os.Exit(64)
@@ -152,7 +156,13 @@ func main() {
 
 	cpu0 := cpuSeconds()
 	start := time.Now()
-	for range n {
+	for i := range n {
+		if *throughput > 0 { // the same pacing as the Python peers: sleep when 1 ms ahead
+			due := start.Add(time.Duration(float64(i) / *throughput * 1e9))
+			if ahead := time.Until(due); ahead > time.Millisecond {
+				time.Sleep(ahead)
+			}
+		}
 		input <- &sarama.ProducerMessage{Topic: *topic, Value: value, Metadata: time.Now()}
 	}
 	<-done
