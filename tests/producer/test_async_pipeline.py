@@ -16,6 +16,8 @@ from typing import Any
 
 import kafka.errors as kerrors
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import producer._async_producer as ap
 from gochan import Chan, ClosedChannelError, go
@@ -202,6 +204,38 @@ def test_unread_successes_block_input_after_2cbs_plus_w_plus_1(fake: Fake, cbs: 
     successes, errors = drain_both(p)
     assert errors == []
     assert [m.value for m in successes] == [b"%d" % i for i in range(n)]
+    assert [m.offset for m in successes] == list(range(n))
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(("cbs", "batch_records"), [(0, 5), (1, 3), (16, 7), (16, 200),
+                                                    (64, 50)])
+def test_the_stall_is_exact_with_batches_completed_in_bursts(fake: Fake, cbs: int,
+                                                              batch_records: int) -> None:
+    """Batches of many messages, completed by a 'network thread' as a whole: the
+    successes of a batch that does not fit in successes() wait in the result stage,
+    holding their window slots, so input() still stalls after exactly 2*cbs + W + 1."""
+    fake.auto = False
+    p = AsyncProducer(ADDR, fake.config(cbs, successes=True))
+    fake.client.batch_records = batch_records
+    stop = threading.Event()
+
+    def network() -> None:
+        while not stop.is_set():
+            if not fake.client.complete_all():
+                time.sleep(0.001)
+
+    net = threading.Thread(target=network)
+    net.start()
+    try:
+        n = accepted_until_blocked(p, lambda i: ProducerMessage("t", value=b"%d" % i))
+        assert n == 2 * cbs + 4 * max(cbs, 1) + 1
+        p.async_close()
+        successes, errors = drain_both(p)
+    finally:
+        stop.set()
+        net.join()
+    assert errors == []
     assert [m.offset for m in successes] == list(range(n))
 
 
@@ -545,6 +579,89 @@ def test_successes_keep_send_order_while_the_reader_lags(fake: Fake, seed: int) 
     net.join()
     assert errs == []
     assert got == list(range(total))
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(n=st.integers(1, 400), partitions=st.integers(1, 3), cbs=st.integers(0, 8),
+       batch_records=st.integers(1, 9), fail_every=st.integers(0, 5), seed=st.integers(0, 2**16),
+       successes=st.booleans())
+@pytest.mark.timeout(300)
+def test_per_batch_results_match_a_simple_model(fake: Fake, n: int, partitions: int, cbs: int,
+                                                batch_records: int, fail_every: int, seed: int,
+                                                successes: bool) -> None:
+    """Against the model "each accepted message ends exactly once; per partition, the
+    successes come out in send order with consecutive offsets": batches of random sizes,
+    completed by a 'network thread' in random order across partitions (in order within
+    one, as kafka-python's partition muting does), some failing as a whole, a reader that
+    lags at random."""
+    import random
+
+    rng = random.Random(seed)
+    fake.auto = False
+    fake.topics["tp"] = partitions
+    p = AsyncProducer(ADDR, fake.config(cbs=cbs, successes=successes,
+                                        partitioner="round_robin"))
+    client = fake.client
+    client.batch_records = batch_records
+    failing: set[int] = set()  # ids of the FakeBatches failed as a whole
+    stop = threading.Event()
+
+    def network() -> None:
+        count = 0
+        while not stop.is_set():
+            with client.lock:
+                heads: dict[tuple[str, int], FakeBatch] = {}
+                for b in client.pending:
+                    heads.setdefault(b.tp, b)
+                chosen = rng.choice(list(heads.values())) if heads else None
+                if chosen is not None:
+                    client.pending.remove(chosen)
+            if chosen is None:
+                time.sleep(0.0005)
+                continue
+            count += 1
+            if fail_every and count % fail_every == 0:
+                failing.add(id(chosen))
+                client.fail_with = lambda rec: kerrors.NotLeaderForPartitionError()
+            client._complete(chosen)
+            client.fail_with = lambda rec: None
+
+    got_s: list[ProducerMessage] = []
+    got_e: list[ProducerError] = []
+
+    def read_successes() -> None:
+        for msg in p.successes():
+            got_s.append(msg)
+            if rng.random() < 0.03:
+                time.sleep(0.001)
+
+    net = threading.Thread(target=network)
+    net.start()
+    readers = [go(read_successes), go(lambda: got_e.extend(p.errors()))]
+    sent = [ProducerMessage("tp", value=b"v", metadata=i) for i in range(n)]
+    for msg in sent:
+        p.input().send(msg)
+    p.async_close()
+    for r in readers:
+        r.join()
+    stop.set()
+    net.join()
+    assert p.closed
+    failed = [e.msg.metadata for e in got_e]
+    assert all(isinstance(e.err, BrokerError) for e in got_e)
+    if successes:
+        ok = [m.metadata for m in got_s]
+        assert sorted(ok + failed) == list(range(n))  # each exactly once
+        assert all(0 <= m.partition < partitions for m in got_s)
+        for part in range(partitions):
+            mine = [m for m in got_s if m.partition == part]
+            assert [m.metadata for m in mine] == sorted(m.metadata for m in mine)
+            # the fake gives offsets to successful batches only, in order per partition
+            assert [m.offset for m in mine] == list(range(len(mine)))
+    else:
+        assert got_s == [] and len(set(failed)) == len(failed)
+    assert bool(failed) == bool(failing)
 
 
 # -- the expiry backstop ---------------------------------------------------------------------
