@@ -16,6 +16,8 @@ of ``--partitions`` partitions per measurement, acks=1, no linger, no idempotenc
 - ``AsyncProducer-pure``: the same on gochan's pure-Python build (``GOCHAN_PURE=1``),
   where ``AsyncProducer`` runs its compiled build (skipped where none is installed);
 - ``SyncProducer``: ours, ``send_messages`` in batches of 1,000; latency per batch;
+- ``AsyncProducer-noaccel``: ``AsyncProducer`` with ``PRODUCER_NO_ACCELERATOR=1``
+  (kafka-python's pure-Python record builder, the fallback without the ``accel`` extra);
 - ``kafka-python``: a raw ``KafkaProducer``, ``send()`` in a loop, a callback per
   future for latency, then ``flush()``;
 - ``confluent-kafka``: librdkafka's ``Producer``, ``produce()`` with a per-message
@@ -82,8 +84,10 @@ from producer._perf import percentiles  # noqa: E402
 RESULTS = HERE / "results"
 BIN = HERE / "bin"
 SARAMA_SRC = HERE / "sarama_perf"
-PEERS = ["AsyncProducer", "AsyncProducer-pure", "SyncProducer", "kafka-python",
-         "confluent-kafka", "sarama"]
+PEERS = ["AsyncProducer", "AsyncProducer-pure", "SyncProducer", "AsyncProducer-noaccel",
+         "kafka-python", "confluent-kafka", "sarama"]
+# Our peer again with the compiled record builder switched off (the fallback).
+NO_ACCEL = {"AsyncProducer-noaccel": "AsyncProducer"}
 BASE = "AsyncProducer"
 SYNC_BATCH = 1000
 SIZES = [10, 100, 1_000, 10_000, 100_000]
@@ -414,12 +418,14 @@ def measure(peer: str, bootstrap: str, topic: str, n: int, size: int, warmup: in
                "-size", str(size), "-warmup", str(warmup), "-acks", "1",
                "-throughput", str(rate)]
     else:
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", peer,
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", NO_ACCEL.get(peer, peer),
                "--bootstrap", bootstrap, "--topic", topic, "--messages", str(n),
                "--size", str(size), "--warmup", str(warmup), "--rate", str(rate)]
     env = {k: v for k, v in os.environ.items() if k != "GOCHAN_PURE"}
     if peer == "AsyncProducer-pure":
         env["GOCHAN_PURE"] = "1"
+    if peer in NO_ACCEL:
+        env["PRODUCER_NO_ACCELERATOR"] = "1"
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=WORKER_TIMEOUT, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"{peer} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -648,7 +654,8 @@ def plot_peers(data: dict[str, Any], path: Path) -> None:
     names = [r["peer"] for r in rows]
     xs = range(len(rows))
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.8))
-    colors = ["#1f77b4" if n in (BASE, "SyncProducer") else "#888888" for n in names]
+    colors = ["#1f77b4" if n in (BASE, "AsyncProducer-pure", "SyncProducer", *NO_ACCEL)
+              else "#888888" for n in names]
     ax1.bar(xs, [r["msg_per_s"] for r in rows], color=colors)
     for i, r in enumerate(rows):
         ax1.plot([i] * len(r["rates"]), r["rates"], "k.", ms=4)
@@ -777,8 +784,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--duration", type=float, default=None,
                    help="latency run: seconds per measurement (default 30)")
     p.add_argument("--latency-reps", type=int, default=None, help="(default 3)")
-    p.add_argument("--latency-skip", default="SyncProducer",
-                   help="peers left out of the latency run (default SyncProducer)")
+    p.add_argument("--latency-skip",
+                   default="SyncProducer,AsyncProducer-pure,AsyncProducer-noaccel",
+                   help="peers left out of the latency run (default: SyncProducer and our "
+                   "two variants)")
     p.add_argument("--skip", default="", help="comma-separated peers to leave out")
     p.add_argument("--scaling-peers", default=None,
                    help="peers in the scaling sweep (default AsyncProducer,kafka-python)")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import gochan
 from producer._perf import parse_duration, percentiles
 from producer.testing import KafkaCluster
 
@@ -156,10 +157,14 @@ def test_peers_benchmark_quick(kafka_cluster: KafkaCluster, subprocess_env: dict
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     data = json.loads((tmp_path / "peers.json").read_text())
     peers = {row["peer"]: row for row in data["peers"]}
-    expected = {"AsyncProducer", "SyncProducer", "kafka-python"}
+    expected = {"AsyncProducer", "SyncProducer", "AsyncProducer-noaccel", "kafka-python"}
     if "confluent-kafka" not in skip:
         expected.add("confluent-kafka")
+    if gochan.build_info()["build"] == "compiled":  # and the pure build beside it
+        expected.add("AsyncProducer-pure")
     assert set(peers) == expected
+    assert peers["AsyncProducer-noaccel"]["extra"]["accelerated"] is False
+    assert isinstance(peers["AsyncProducer"]["threads_cpu_us_per_msg"], dict)  # 10 ms ticks
     for row in peers.values():
         assert row["msg_per_s"] > 0 and row["p50_ms"] > 0 and row["p99_ms"] >= row["p50_ms"]
         assert row["cpu_us_per_msg"] > 0
@@ -168,5 +173,11 @@ def test_peers_benchmark_quick(kafka_cluster: KafkaCluster, subprocess_env: dict
     scaling = json.loads((tmp_path / "scaling.json").read_text())
     assert {row["size"] for row in scaling["by_size"]} == {10, 100, 1000, 10_000, 100_000}
     assert {row["partitions"] for row in scaling["by_partitions"]} == {1, 4, 16, 64}
-    for name in ("peers.png", "scaling.png"):
+    latency = json.loads((tmp_path / "latency.json").read_text())
+    assert {row["peer"] for row in latency["latency"]} == expected - {
+        "SyncProducer", "AsyncProducer-pure", "AsyncProducer-noaccel"}
+    assert latency["workload"]["rate"] == 5000
+    for row in latency["latency"]:
+        assert row["p99_ms"] >= row["p50_ms"] > 0
+    for name in ("peers.png", "latency.png", "scaling.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
