@@ -421,3 +421,34 @@ def test_repr_names_state_and_site() -> None:
     assert "test_chan.py" in text
     ch.close()
     assert "closed" in repr(ch)
+
+
+# -- the producer's internal burst send ------------------------------------------------------
+
+@pytest.mark.timeout(10)
+def test_try_send_many_fills_the_buffer_in_order_and_stops_when_full() -> None:
+    ch: Chan[int] = Chan(3)
+    ch.send(0)
+    assert ch._try_send_many([1, 2, 3, 4, 5], 0) == 2
+    assert ch._try_send_many([1, 2, 3, 4, 5], 2) == 0  # full: nothing, no blocking
+    assert [ch.recv() for _ in range(3)] == [0, 1, 2]
+    assert ch._try_send_many([9, 8], 1) == 1
+    assert ch.recv() == 8
+
+
+@pytest.mark.timeout(10)
+def test_try_send_many_serves_parked_receivers_first() -> None:
+    ch: Chan[int] = Chan(1)
+    receivers = [spawn(ch.recv) for _ in range(2)]
+    wait_blocked(2, chan=ch)
+    assert ch._try_send_many([1, 2, 3, 4], 0) == 3  # two handed over, one buffered
+    assert sorted(r.result() for r in receivers) == [1, 2]
+    assert ch.recv() == 3
+
+
+@pytest.mark.timeout(10)
+def test_try_send_many_on_a_closed_channel_raises() -> None:
+    ch: Chan[int] = Chan(4)
+    ch.close()
+    with pytest.raises(ClosedChannelError, match="send on closed channel"):
+        ch._try_send_many([1], 0)
