@@ -3,42 +3,52 @@
 The stages (each one goroutine, named after sarama's)::
 
     input() ──► dispatcher ──► kafka-python (batches, connections, retries)
-     Chan(cbs)   validates,          │  its network thread completes futures
+     Chan(cbs)   validates,          │  its network thread completes a whole batch
                  partitions,         ▼
                  takes a window  results ──► result stage ──► successes() / errors()
-                 slot             Chan(W)    in order,         Chan(cbs) each
-                                             frees the slot
+                 slot, appends    Chan(W)    in order,         Chan(cbs) each
+                 to a batch                  frees the slots
+
+The engine works per kafka-python batch, not per message: the dispatcher appends a
+record under kafka-python's partition lock into the open batch (``_kafka.appender``)
+and the message joins our side of that batch (:class:`_Batch`); kafka-python
+completes the batch once, with ``(base_offset, log_append_time, record_exceptions_fn)``
+also on failure and expiry, so message ``i`` gets offset ``base_offset + i`` or the
+error ``record_exceptions_fn(i)``. No future, hand-off object or callback per message:
+one completion, one window step and one burst to ``successes()`` per batch.
 
 ``cbs`` is ``config.channel_buffer_size`` and ``W = 4 * max(cbs, 1)`` is the window
-of messages handed to kafka-python and not yet returned. kafka-python has no
-back-pressure of its own; the window is ours. It is wider than ``cbs`` because it
-bounds the batches kafka-python can build (with 256, batches of ~70 messages and
-twice the requests: ~25% less throughput). Its network thread never blocks on a
-user channel: a completed future offers its result to ``results``, which always
-has room because every result holds a window slot, or finishes it right there when
-nothing can block: a success nobody waits for (``return_successes`` off), one for
-the SyncProducer's one-slot reply channel, or one that fits in ``successes()``
-while the result stage holds nothing earlier (so it cannot overtake one).
+of messages handed to kafka-python whose results are not yet delivered. kafka-python
+has no back-pressure of its own; the window is ours. It is wider than ``cbs`` because
+it bounds the batches kafka-python can build. Its network thread never blocks on a
+user channel: a completed batch is offered to ``results``, which always has room
+because every batch holds window slots, or is finished right there when nothing can
+block: successes nobody waits for (``return_successes`` off), the SyncProducer's
+replies, or successes that fit in ``successes()`` while the result stage holds nothing
+earlier (so they cannot overtake any); what does not fit goes to the result stage.
 
 Blocking arithmetic (sarama's ``Return.Successes`` stall): if nobody reads
-``successes()``, its buffer of ``cbs`` fills, the result stage blocks on it (that
-message still holds its window slot), the window fills, the dispatcher blocks on
-it holding one message, and ``input()`` fills. ``input().send()`` then blocks after exactly
-``N = 2 * cbs + W + 1`` accepted messages (1537 with the default 256; sarama's is
-"at least 516, up to a few thousand"), with memory flat. An unread ``errors()``
-stalls the same way once ``cbs`` errors are waiting; when the dispatcher itself
-finds the errors (size, type, topic, partition), it is the one that blocks, holding
-the next error, so with every message failing ``input().send()`` blocks after
-``2 * cbs + 1`` accepted messages (513 with the default 256). ``successes()`` and
-``errors()`` are buffered (sarama's are not) because a Python thread hand-off
-costs ~20 us: with a buffer the reader takes results in bursts.
+``successes()``, its buffer of ``cbs`` fills; the result stage frees the slots of
+what it delivered, then blocks on the next message, which (like the rest of its
+batch and every later batch) still holds its slot; the window fills, the dispatcher
+blocks on it holding one message, and ``input()`` fills. ``input().send()`` then
+blocks after exactly ``N = 2 * cbs + W + 1`` accepted messages (1537 with the default
+256; sarama's is "at least 516, up to a few thousand"), with memory flat, whatever the
+batch sizes. An unread ``errors()`` stalls the same way once ``cbs`` errors are
+waiting; when the dispatcher itself finds the errors (size, type, topic, partition),
+it is the one that blocks, holding the next error, so with every message failing
+``input().send()`` blocks after ``2 * cbs + 1`` accepted messages (513 with the
+default 256). ``successes()`` and ``errors()`` are buffered (sarama's are not) because
+a Python thread hand-off costs ~20 us: with a buffer the reader takes results in
+bursts.
 
 A backstop makes "every accepted message comes back" independent of kafka-python:
-a message with no result ``producer.timeout + 1`` seconds after its delivery
-timeout (kafka-python's own expiry) is failed by the expiry goroutine with a
-retriable :class:`BrokerError`, and a late result from kafka-python is then
-ignored. It only fires if kafka-python stops expiring batches (as 3.0.x's sender
-does while it cannot reach any broker to ask for an idempotent producer id).
+a batch with no result ``producer.timeout + 1`` seconds after its delivery timeout
+(kafka-python's own expiry) is sealed (later messages start a new batch) and its
+messages failed by the expiry goroutine with a retriable :class:`BrokerError`; a
+late result from kafka-python is then ignored. It only fires if kafka-python stops
+expiring batches (as 3.0.x's sender does while it cannot reach any broker to ask for
+an idempotent producer id).
 """
 
 from __future__ import annotations
