@@ -161,18 +161,20 @@ class _Window:
     under ``_lock`` by whoever delivers results (kafka-python's network thread, the
     result stage, the expiry goroutine, the dispatcher when an append fails), so a
     burst of results frees its slots in one step. A full window parks the dispatcher
-    on ``_room`` (a gochan channel, so the stall diagnostics see it); a release
-    signals it only while ``_waiting`` is set.
+    in a send on ``room`` (a gochan channel, so the stall watchdog reports it, with
+    its hint); ``room`` holds one token, and a release takes it while ``_waiting``
+    is set, which lets the parked send (or the next one) through.
     """
 
-    __slots__ = ("_freed", "_lock", "_room", "_waiting", "size", "taken")
+    __slots__ = ("_freed", "_lock", "_waiting", "room", "size", "taken")
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.taken = 0
         self._freed = 0
         self._lock = threading.Lock()  # serialises the writers of _freed
-        self._room: Chan[None] = Chan(1)  # a signal from free() to a parked take()
+        self.room: Chan[None] = Chan(1)  # full while nobody released: a send parks
+        self.room.send(None)
         self._waiting = False
 
     def used(self) -> int:
@@ -183,9 +185,10 @@ class _Window:
         self._waiting = True
         try:
             # free() adds to _freed before it reads _waiting: either it sees the flag
-            # and signals, or this re-check sees what it freed.
+            # and takes the token (this send then passes, parked or not), or this
+            # re-check sees what it freed. A stale pass only costs one more loop.
             while self.taken - self._freed >= self.size:
-                self._room.recv()  # blocks while the window is full: our back-pressure
+                self.room.send(None)  # blocks while the window is full: our back-pressure
         finally:
             self._waiting = False
 
@@ -194,9 +197,9 @@ class _Window:
             self._freed += n
         if self._waiting:
             try:
-                self._room.try_send(None)
+                self.room.try_recv()
             except WouldBlock:
-                pass  # a signal is already waiting for the dispatcher
+                pass  # the token is gone already: the dispatcher will pass
 
 
 class _Batch:

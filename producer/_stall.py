@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from gochan import Chan, idle_waits, set_stall_hint
 
@@ -37,6 +37,16 @@ def idle_stage(func: Callable[P, R]) -> Callable[P, R]:
     return stage
 
 
+class Window(Protocol):
+    """The producer's window: ``used()`` of ``size`` slots; a full one parks the
+    dispatcher in a send on ``room``."""
+
+    size: int
+    room: Chan[None]
+
+    def used(self) -> int: ...
+
+
 class _InputStalled:
     """The hint of ``input()`` (and of the window, whose stall it becomes): says which
     result channel is full, computed when the watchdog warns."""
@@ -45,7 +55,7 @@ class _InputStalled:
                  "window")
 
     def __init__(self, prefix: str, successes: Chan[Any], errors: Chan[Any],
-                 window: Chan[Any] | None, return_successes: bool, return_errors: bool) -> None:
+                 window: Window | None, return_successes: bool, return_errors: bool) -> None:
         self.prefix = prefix
         self.successes = successes
         self.errors = errors
@@ -61,8 +71,8 @@ class _InputStalled:
         if self.return_errors and _full(self.errors):
             return (f"{self.prefix}: nobody reads its errors() ({len(self.errors)} waiting); "
                     f"read errors(), or set config.producer.return_errors = False")
-        if self.window is not None and _full(self.window):
-            return (f"{self.prefix}: Kafka has not acknowledged the {len(self.window)} "
+        if self.window is not None and self.window.used() >= self.window.size:
+            return (f"{self.prefix}: Kafka has not acknowledged the {self.window.used()} "
                     f"messages the producer holds yet (is the broker reachable?)")
         return (f"{self.prefix}: read its successes() and errors() (or set "
                 f"config.producer.return_successes = False), and check that Kafka is "
@@ -74,13 +84,13 @@ def _full(ch: Chan[Any]) -> bool:
 
 
 def annotate(input_: Chan[Any], successes: Chan[Any], errors: Chan[Any],
-             window: Chan[Any] | None, *, return_successes: bool, return_errors: bool) -> None:
+             window: Window | None, *, return_successes: bool, return_errors: bool) -> None:
     """Give a producer's channels their stall hints."""
     set_stall_hint(successes, SUCCESSES_UNREAD)
     set_stall_hint(errors, ERRORS_UNREAD)
     set_stall_hint(input_, _InputStalled("the producer is not taking input", successes, errors,
                                          window, return_successes, return_errors))
     if window is not None:
-        set_stall_hint(window, _InputStalled("the producer's window of messages handed to "
+        set_stall_hint(window.room, _InputStalled("the producer's window of messages handed to "
                                              "Kafka is full", successes, errors, window,
                                              return_successes, return_errors))

@@ -825,3 +825,34 @@ def test_partitioner_exception_fails_only_that_message(fake: Fake) -> None:
     assert [e.msg for e in errors] == [bad]
     assert isinstance(errors[0].err, ValueError)
     assert fake.client.sent[0]["headers"] == [("h", b"x"), ("k", b"y")]
+
+
+@pytest.mark.timeout(30)
+def test_a_full_window_is_reported_as_a_stall_with_its_hint(
+        fake: Fake, caplog: pytest.LogCaptureFixture) -> None:
+    """Kafka acknowledges nothing: the window fills and the dispatcher's wait for room
+    (a send, not an idle wait) is reported, saying why."""
+    import gochan
+
+    fake.auto = False
+    previous = gochan.set_stall_warning(0.2)
+    try:
+        with caplog.at_level("WARNING", logger="gochan"):
+            p = AsyncProducer(ADDR, fake.config(cbs=2))
+            for i in range(2 * 4 + 1):  # the window (8) and one more, held by the dispatcher
+                p.input().send(ProducerMessage("t", value=b"%d" % i), timeout=5)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not any(
+                    "AsyncProducer._dispatch" in r.getMessage() for r in caplog.records):
+                time.sleep(0.05)
+            fake.client.auto = True  # the ninth completes as soon as it is appended
+            fake.client.complete_all()
+            p.close()
+    finally:
+        gochan.set_stall_warning(previous)
+    stalls = [r.getMessage() for r in caplog.records
+              if r.name == "gochan" and "AsyncProducer._dispatch" in r.getMessage()]
+    assert stalls and "[chan send] blocked for" in stalls[0], stalls
+    assert stalls[0].endswith("; the producer's window of messages handed to Kafka is full: "
+                              "Kafka has not acknowledged the 8 messages the producer holds "
+                              "yet (is the broker reachable?)"), stalls[0]
