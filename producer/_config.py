@@ -91,7 +91,14 @@ class FlushConfig:
 
 @dataclass
 class ProducerConfig:
-    """``Producer``: what a producer does with each message."""
+    """``Producer``: what a producer does with each message.
+
+    ``partitioner`` is a name from :data:`~producer.PARTITIONERS` (sarama's names are
+    aliases) or a callable ``topic -> Partitioner``. ``interceptors`` are sarama's
+    ``ProducerInterceptor`` s: objects whose ``on_send(msg)`` the dispatcher calls for
+    each accepted message before its checks and partitioning; an exception there is
+    logged and ignored.
+    """
 
     max_message_bytes: int = 1_048_576
     required_acks: int = RequiredAcks.WAIT_FOR_LOCAL
@@ -231,7 +238,8 @@ class Config:
                 raise _error(name, what)
         if isinstance(p.partitioner, str) and p.partitioner not in PARTITIONERS:
             raise _error("producer.partitioner",
-                         f"must be one of {sorted(PARTITIONERS)} or a callable, "
+                         f"must be one of {sorted(PARTITIONERS)} (sarama's names, such as "
+                         f"'roundrobin', are accepted too) or a callable, "
                          f"not {p.partitioner!r}")
         self._validate_compression()
         self._validate_security()

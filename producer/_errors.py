@@ -108,11 +108,28 @@ class ProducerError(KafkaError):
 
 class ProducerErrors(KafkaError):
     """Several failed messages, sarama's ``ProducerErrors``; iterate it for each
-    :class:`ProducerError`."""
+    :class:`ProducerError`.
+
+    ``str()`` is sarama's line, then the first :data:`SHOWN` failures (topic,
+    partition, cause) and how many more, so an uncaught one shows why::
+
+        kafka: Failed to deliver 12 messages.
+          topic orders, partition 3: kafka server: Message was too large ...
+          ... and 9 more
+    """
+
+    SHOWN = 3  # failures listed by str()
 
     def __init__(self, errors: Iterable[ProducerError]) -> None:
         self.errors = list(errors)
         super().__init__(f"kafka: Failed to deliver {len(self.errors)} messages.")
+
+    def __str__(self) -> str:
+        lines = [str(self.args[0]) if self.args else "kafka: Failed to deliver messages."]
+        lines += (f"  {_where(e)}: {_cause(e)}" for e in self.errors[:self.SHOWN])
+        if len(self.errors) > self.SHOWN:
+            lines.append(f"  ... and {len(self.errors) - self.SHOWN} more")
+        return "\n".join(lines)
 
     def __iter__(self) -> Iterator[ProducerError]:
         return iter(self.errors)
@@ -122,3 +139,20 @@ class ProducerErrors(KafkaError):
 
     def __getitem__(self, index: int) -> ProducerError:
         return self.errors[index]
+
+
+def _where(err: ProducerError) -> str:
+    msg = err.msg
+    if msg is None:
+        return "not a ProducerMessage"
+    if msg.partition < 0:  # failed before a partition was known
+        return f"topic {msg.topic}"
+    return f"topic {msg.topic}, partition {msg.partition}"
+
+
+def _cause(err: ProducerError) -> str:
+    cause = err.err
+    text = str(cause)
+    if not text or text == "None":
+        return type(cause).__name__
+    return text

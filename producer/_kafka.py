@@ -417,15 +417,36 @@ def _authentication_error(exc: BaseException, addrs: Sequence[str],
                                f"({type(exc).__name__}: {exc}): {fix}")
 
 
+# What to do about a broker error, by kafka-python's class name: added to its text.
+_HINTS = {
+    "MessageSizeTooLargeError": (
+        "the message is too large: it must fit both "
+        "producer.max_message_bytes (sarama: Producer.MaxMessageBytes) and the topic's "
+        "max.message.bytes (the broker's message.max.bytes unless set on the topic); raise "
+        "the topic's limit or send smaller messages"),
+    "RecordListTooLargeError": (
+        "the broker refused a batch as too large for the topic's segment size "
+        "(segment.bytes); lower producer.flush.bytes or producer.max_message_bytes"),
+    "InvalidTimestampError": (
+        "the broker refused the message's timestamp (message.timestamp.*.max.ms on the "
+        "topic or broker): ProducerMessage.timestamp is seconds since the epoch"),
+}
+
+
 def translate_error(exc: BaseException) -> BaseException:
-    """A kafka-python exception as ours; others pass through."""
+    """A kafka-python exception as ours (with a hint for the ones that need one);
+    others pass through."""
     import kafka.errors as kerrors
 
     if isinstance(exc, kerrors.KafkaError):
         name = type(exc).__name__
         text = str(exc) or getattr(exc, "description", "") or name
+        text = text.removesuffix(": None")  # kafka-python's text for an error without one
         if name not in text:
             text = f"{name}: {text}"
+        hint = _HINTS.get(name)
+        if hint is not None:
+            text = f"{text}: {hint}"
         err = BrokerError(text, retriable=bool(getattr(exc, "retriable", False)))
         err.__cause__ = exc
         return err

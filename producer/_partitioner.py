@@ -27,6 +27,7 @@ __all__ = [
     "RoundRobinPartitioner",
     "fnv1a_32",
     "murmur2",
+    "partitioner_name",
 ]
 
 
@@ -211,7 +212,48 @@ def _reference_hash(topic: str) -> Partitioner:
     return HashPartitioner(topic, reference_abs=True)
 
 
-PARTITIONERS: dict[str, PartitionerConstructor] = {
+# Spellings, normalized by _normalize, -> our name: ours, and sarama's constructors
+# (NewRoundRobinPartitioner) and its perf tool's (roundrobin) as aliases.
+_ALIASES = {
+    "hash": "hash",
+    "referencehash": "reference_hash",
+    "murmur2": "murmur2",
+    "crc32": "crc32",
+    "consistentcrchash": "crc32",
+    "consistentcrc": "crc32",
+    "random": "random",
+    "roundrobin": "round_robin",
+    "manual": "manual",
+}
+
+
+def _normalize(name: str) -> str:
+    key = name.lower().replace("_", "").replace("-", "").replace(" ", "")
+    if key.endswith("partitioner"):
+        key = key.removesuffix("partitioner").removeprefix("new")
+    return key
+
+
+def partitioner_name(name: str) -> str | None:
+    """Our name for a partitioner spelling (``"RoundRobin"``, ``"roundrobin"``,
+    ``"NewRoundRobinPartitioner"`` -> ``"round_robin"``); ``None`` if unknown."""
+    return _ALIASES.get(_normalize(name)) if isinstance(name, str) else None
+
+
+class _ByName(dict[str, PartitionerConstructor]):
+    """The constructors under our names; lookups and ``in`` also take the aliases."""
+
+    def __missing__(self, key: str) -> PartitionerConstructor:
+        name = partitioner_name(key)
+        if name is None:
+            raise KeyError(key)
+        return self[name]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and partitioner_name(key) is not None
+
+
+PARTITIONERS: dict[str, PartitionerConstructor] = _ByName({
     "hash": HashPartitioner,
     "reference_hash": _reference_hash,
     "murmur2": Murmur2Partitioner,
@@ -219,5 +261,8 @@ PARTITIONERS: dict[str, PartitionerConstructor] = {
     "random": RandomPartitioner,
     "round_robin": RoundRobinPartitioner,
     "manual": ManualPartitioner,
-}
-"""Partitioners by name, for ``config.producer.partitioner``."""
+})
+"""Partitioners by name, for ``config.producer.partitioner`` (and ``python -m producer
+perf --partitioner``). One spelling set everywhere: these names, and as aliases
+sarama's (``roundrobin``, ``NewRoundRobinPartitioner``, ``ConsistentCRCHash``...),
+in any case, with or without ``_``/``-``."""

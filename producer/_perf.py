@@ -41,6 +41,7 @@ from ._async_producer import AsyncProducer
 from ._config import Compression, Config, SASLMechanism
 from ._errors import AuthenticationError, ConfigurationError, KafkaError
 from ._message import ProducerMessage
+from ._partitioner import PARTITIONERS, partitioner_name
 from ._sync_producer import SyncProducer
 
 __all__ = ["EXIT_RUNTIME", "EXIT_USAGE", "PerfError", "PerfResult", "add_arguments",
@@ -49,10 +50,17 @@ __all__ = ["EXIT_RUNTIME", "EXIT_USAGE", "PerfError", "PerfResult", "add_argumen
 EXIT_USAGE = 64  # sarama's tool: printUsageErrorAndExit
 EXIT_RUNTIME = 69  # sarama's tool: printErrorAndExit(69, ...)
 
-# sarama's tool names -> ours (both spellings are accepted).
-_PARTITIONERS = {"hash": "hash", "manual": "manual", "random": "random",
-                 "roundrobin": "round_robin", "round_robin": "round_robin",
-                 "reference_hash": "reference_hash", "murmur2": "murmur2", "crc32": "crc32"}
+
+
+def _partitioner_arg(text: str) -> str:
+    """``--partitioner``: any spelling Config takes (ours, or sarama's as aliases)."""
+    name = partitioner_name(text)
+    if name is None:
+        raise argparse.ArgumentTypeError(
+            f"invalid choice: {text!r} (choose from {', '.join(sorted(PARTITIONERS))}; "
+            "sarama's names such as roundrobin are accepted too)")
+    return name
+
 _DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0,
                    "h": 3600.0}
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
@@ -169,9 +177,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--throughput", type=int, default=0, metavar="MSGS_PER_S",
                    help="maximum messages per second, all threads together (default 0, "
                    "no limit)")
-    p.add_argument("--partitioner", default="roundrobin", choices=sorted(_PARTITIONERS),
-                   metavar="NAME", help="hash, manual, random, roundrobin (default), "
-                   "reference_hash, murmur2 or crc32")
+    p.add_argument("--partitioner", default="round_robin", type=_partitioner_arg,
+                   metavar="NAME", help="hash, manual, random, round_robin (default), "
+                   "reference_hash, murmur2 or crc32; also any spelling Config takes, "
+                   "sarama's included (roundrobin)")
     p.add_argument("--compression", default="none", choices=[c.value for c in Compression],
                    metavar="CODEC", help="none (default), gzip, snappy, lz4 or zstd")
     p.add_argument("--channel-buffer-size", type=int, default=256, metavar="N",
@@ -216,7 +225,7 @@ def _check_usage(args: argparse.Namespace) -> None:
         raise PerfError(EXIT_USAGE, "--throughput must be >= 0")
     if args.partitions < 1:
         raise PerfError(EXIT_USAGE, "--partitions must be greater than 0")
-    if _PARTITIONERS[args.partitioner] == "manual" and args.partition < 0:
+    if args.partitioner == "manual" and args.partition < 0:
         raise PerfError(EXIT_USAGE, "--partition must not be -1 for --partitioner manual")
     if args.ca_file and not args.tls:
         raise PerfError(EXIT_USAGE, "--ca-file needs --tls")
@@ -265,7 +274,7 @@ def build_config(args: argparse.Namespace) -> Config:
     p = config.producer
     p.required_acks = args.required_acks
     p.timeout = args.timeout
-    p.partitioner = _PARTITIONERS[args.partitioner]
+    p.partitioner = args.partitioner
     p.compression = args.compression
     p.max_message_bytes = args.max_message_bytes
     p.flush.frequency = args.flush_frequency

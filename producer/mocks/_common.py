@@ -12,7 +12,7 @@ from typing import TypeVar
 from .._async_producer import _TOPIC_RE, _headers
 from .._config import Config, ProducerConfig
 from .._errors import ConfigurationError, InvalidPartitionError, InvalidTopicError, KafkaError
-from .._message import ProducerMessage, encode_bytes
+from .._message import ProducerMessage, encode_bytes, timestamp_ms
 from .._partitioner import PARTITIONERS, Partitioner
 
 __all__ = [
@@ -347,8 +347,8 @@ def _check_message(msg: ProducerMessage, max_bytes: int) -> None:
     """The real dispatcher's checks (``producer._async_producer.AsyncProducer._produce``).
 
     Raises:
-        InvalidTopicError, TypeError, ConfigurationError: as the real producer fails
-            the message.
+        InvalidTopicError, TypeError, ValueError, ConfigurationError: as the real
+            producer fails the message.
     """
     topic = msg.topic
     if not isinstance(topic, str):
@@ -360,6 +360,8 @@ def _check_message(msg: ProducerMessage, max_bytes: int) -> None:
     key = encode_bytes("key", msg.key)
     value = encode_bytes("value", msg.value)
     headers = _headers(msg.headers)
+    if msg.timestamp is not None:
+        timestamp_ms(msg.timestamp)
     size = 36 + (len(key) if key is not None else 0) + (len(value) if value is not None else 0)
     if headers:
         size += sum(len(k) + len(v) + 10 for k, v in headers)

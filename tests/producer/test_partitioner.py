@@ -201,3 +201,61 @@ def test_registry_and_protocol() -> None:
     for name, ctor in PARTITIONERS.items():
         inst = ctor("topic")
         assert isinstance(inst, Partitioner), name
+
+
+# -- one spelling set everywhere (issue 14, item 6) ----------------------------------------
+
+SPELLINGS = [
+    ("roundrobin", "round_robin"),  # sarama's perf tool
+    ("RoundRobin", "round_robin"),
+    ("round-robin", "round_robin"),
+    ("NewRoundRobinPartitioner", "round_robin"),  # sarama's constructor
+    ("NewHashPartitioner", "hash"),
+    ("ReferenceHash", "reference_hash"),
+    ("NewReferenceHashPartitioner", "reference_hash"),
+    ("ConsistentCRCHash", "crc32"),
+    ("NewConsistentCRCHashPartitioner", "crc32"),
+    ("NewRandomPartitioner", "random"),
+    ("NewManualPartitioner", "manual"),
+    ("Murmur2", "murmur2"),
+    *((name, name) for name in ("hash", "reference_hash", "murmur2", "crc32", "random",
+                                "round_robin", "manual")),
+]
+
+
+@pytest.mark.parametrize(("spelling", "ours"), SPELLINGS)
+def test_config_takes_every_spelling_the_perf_tool_takes(spelling: str, ours: str) -> None:
+    import argparse
+
+    from producer import Config
+    from producer._partitioner import partitioner_name
+    from producer._perf import add_arguments
+
+    assert partitioner_name(spelling) == ours
+    c = Config()
+    c.producer.partitioner = spelling
+    c.validate()  # before: 'roundrobin' passed the perf CLI but not Config
+    assert PARTITIONERS[spelling] is PARTITIONERS[ours] and spelling in PARTITIONERS
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--partitioner", spelling])
+    assert args.partitioner == ours
+
+
+@pytest.mark.parametrize("bad", ["nope", "round", "hashing", "", 5, None])
+def test_unknown_spellings_are_refused_everywhere(bad: object) -> None:
+    import argparse
+
+    from producer import Config, ConfigurationError
+    from producer._perf import add_arguments
+
+    assert bad not in PARTITIONERS
+    c = Config()
+    c.producer.partitioner = bad  # type: ignore[assignment]
+    with pytest.raises(ConfigurationError, match=r"producer\.partitioner"):
+        c.validate()
+    if isinstance(bad, str):
+        parser = argparse.ArgumentParser(exit_on_error=False)
+        add_arguments(parser)
+        with pytest.raises(argparse.ArgumentError, match="invalid choice"):
+            parser.parse_args(["--partitioner", bad])

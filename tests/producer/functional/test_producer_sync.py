@@ -70,7 +70,12 @@ def test_send_messages_partial_failure(kafka_cluster: KafkaCluster, new_topic) -
         failed = [m for m in msgs if m.metadata % 10 == 3]
         assert [e.msg for e in info.value] == failed  # only the failed ones, in order
         assert all(isinstance(e.err, ConfigurationError) for e in info.value)
-        assert str(info.value) == "kafka: Failed to deliver 10 messages."
+        text = str(info.value).splitlines()
+        assert text[0] == "kafka: Failed to deliver 10 messages."
+        assert len(text) == 5 and text[-1] == "  ... and 7 more"
+        assert all(line.startswith(f"  topic {msgs[0].topic}: kafka: invalid configuration "
+                                   "(Attempt to produce message larger than configured")
+                   for line in text[1:4])
         ok = [m for m in msgs if m.metadata % 10 != 3]
         assert all(m.offset >= 0 for m in ok)
         assert all(m.offset == -1 for m in failed)
