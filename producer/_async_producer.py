@@ -74,7 +74,8 @@ from ._errors import (
     ShuttingDownError,
 )
 from ._kafka import appender, close_client, delivery_timeout, new_client, translate_error
-from ._message import IN_FLIGHT, ProducerMessage, claim_one, encode_bytes, release, timestamp_ms
+from ._message import IN_FLIGHT, ProducerMessage, claim_one, encode_bytes, release
+from ._message import timestamp_ms as _checked_timestamp_ms
 from ._partitioner import PARTITIONERS, Partitioner
 from ._stall import annotate, idle_stage
 
@@ -673,7 +674,7 @@ class AsyncProducer:
 
 
 def _timestamp_ms(timestamp: object) -> int:
-    return timestamp_ms(timestamp)  # the checks are shared with the mocks
+    return _checked_timestamp_ms(timestamp)  # the checks are shared with the mocks
 
 
 def _same_error(err: BaseException, _index: int) -> BaseException:
