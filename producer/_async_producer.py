@@ -63,6 +63,7 @@ from typing import Any
 
 from gochan import Chan, Goroutine, Once, WaitGroup, WouldBlock, go
 
+from ._closing import wait_closed
 from ._config import Config
 from ._errors import (
     BrokerError,
@@ -296,6 +297,7 @@ class AsyncProducer:
         self._overdue_after = delivery_timeout(config) + config.producer.timeout + 1.0
         # A plain Event, not a channel: a periodic timed wait is not a stall to warn about.
         self._stop_expiry = threading.Event()
+        self._abandoned = False  # set by a Ctrl-C in close(): fail whatever is left
         self._own_threads: set[int] = set()
         annotate(self._input, self._successes, self._errors, self._window,
                  return_successes=self._return_successes, return_errors=self._return_errors)
@@ -526,11 +528,19 @@ class AsyncProducer:
         stop = self._stop_expiry
         while not stop.wait(_EXPIRY_PERIOD):  # set by _shutdown
             now = time.monotonic()
+            abandoned = self._abandoned
             for batch, deadline in self._pending.copy().items():
-                if deadline > now:
+                if deadline > now and not abandoned:
                     continue
                 self._seal(batch)  # first: nothing may join a batch once it has failed
                 if self._pending.pop(batch, None) is None:
+                    continue
+                if abandoned:
+                    items = batch.items
+                    log.error("producer: close() abandoned: %d undelivered messages to %s "
+                              "partition %d failed (they may or may not have been written)",
+                              len(items), items[0].topic if items else "?", batch.partition)
+                    self._report_failure(batch, functools.partial(_same_error, _ABANDONED))
                     continue
                 log.warning("producer: no result from the Kafka client %.1fs after a batch "
                             "of %d messages was handed to it; failing them",
@@ -629,7 +639,7 @@ class AsyncProducer:
         # Every accepted message has its result, so kafka-python has nothing left to
         # deliver; its sender may still wait on requests to frozen brokers, which a
         # short grace (then a forced close) cuts off instead of a whole delivery timeout.
-        close_client(self._client, timeout=_CLOSE_GRACE,
+        close_client(self._client, timeout=0.0 if self._abandoned else _CLOSE_GRACE,
                      stop_within=self._config.producer.timeout + _CLOSE_GRACE)
         self._errors.close()
         self._successes.close()
@@ -642,20 +652,56 @@ class AsyncProducer:
         once every accepted message has been acknowledged or has failed; then every
         thread the producer started has ended. A second call returns at once.
 
+        Waiting longer than a second (at once when a ``with`` block exits on an
+        exception), it logs on the ``producer`` logger what it waits for and for how
+        long at most. A ``KeyboardInterrupt`` while it waits abandons the wait: every
+        undelivered message fails at once (``ShuttingDownError``), the producer's
+        threads end, the failures are logged, and the interrupt propagates.
+
         Raises:
             ProducerErrors: the errors collected while closing, if any.
             RuntimeError: called from one of the producer's own threads (a
                 partitioner or interceptor), where it would deadlock.
         """
+        self._close_and_wait(announce=False)
+
+    def _close_and_wait(self, *, announce: bool, collect: bool = True) -> None:
+        """close() for both producers; see :mod:`producer._closing`."""
         if threading.get_ident() in self._own_threads:
             raise RuntimeError("close() called from the producer's own goroutine (a partitioner "
                                "or interceptor callback) would deadlock; use async_close()")
         self.async_close()
-        collected = drain_until_finished(self._successes if self._return_successes else None,
-                                         self._errors if self._return_errors else None,
-                                         self._finished)
-        if collected:
+        collected = wait_closed(self._successes if self._return_successes else None,
+                                self._errors if self._return_errors else None,
+                                self._finished, waiting_for=self._waiting_for,
+                                abandon=self._abandon, announce=announce)
+        if collected and collect:
             raise ProducerErrors(collected)
+
+    def _waiting_for(self) -> str | None:
+        """What close() waits for, and for how long at most; ``None``: nothing."""
+        now = time.monotonic()
+        pending = self._pending.copy()
+        held = sum(len(batch.items) for batch in pending)
+        queued = len(self._input)
+        if not held and not queued:
+            return None
+        left = [deadline - now for deadline in pending.values()]
+        if queued:
+            left.append(self._overdue_after)
+        p = self._config.producer
+        return (f"{held + queued} messages in flight ({held} with the Kafka client, {queued} "
+                f"queued) to be acknowledged or to fail: at most {max(left):.0f}s (their "
+                f"delivery timeout of {delivery_timeout(self._config):g}s, producer.retry.max "
+                f"+ 1 = {p.retry.max + 1} attempts of producer.timeout + retry.backoff, plus "
+                f"{p.timeout + 1:g}s for a stuck client)")
+
+    def _abandon(self) -> float:
+        """Fail every message still in flight (Ctrl-C in close()); returns how long the
+        shutdown may still take."""
+        self._abandoned = True  # the expiry goroutine fails every batch, from its next look
+        self.async_close()
+        return _EXPIRY_PERIOD + self._config.producer.timeout + 2 * _CLOSE_GRACE + 1.0
 
     @property
     def closed(self) -> bool:
@@ -665,8 +711,8 @@ class AsyncProducer:
     def __enter__(self) -> AsyncProducer:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc_info: object) -> None:
+        self._close_and_wait(announce=exc_type is not None)
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
@@ -675,6 +721,11 @@ class AsyncProducer:
 
 def _timestamp_ms(timestamp: object) -> int:
     return _checked_timestamp_ms(timestamp)  # the checks are shared with the mocks
+
+
+# What an abandoned close() fails the undelivered messages with.
+_ABANDONED = ShuttingDownError("kafka: close() was interrupted before Kafka answered; the "
+                               "message may or may not have been written")
 
 
 def _same_error(err: BaseException, _index: int) -> BaseException:

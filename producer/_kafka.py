@@ -154,7 +154,9 @@ def new_client(addrs: Sequence[str], config: Config) -> kafka.KafkaProducer:
         raise _authentication_error(exc, addrs, config) from None
     except kerrors.KafkaError as exc:
         raise KafkaError(f"kafka: client has run out of available brokers to talk to "
-                         f"({', '.join(addrs)}): {exc}") from exc
+                         f"({', '.join(addrs)}): none answered within net.dial_timeout "
+                         f"(sarama: Net.DialTimeout) = {config.net.dial_timeout:g}s: "
+                         f"{exc}") from exc
     _align_with_sarama(client, config)
     refuse_batch_splitting(client)
     return client

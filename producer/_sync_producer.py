@@ -163,21 +163,23 @@ class SyncProducer:
     def close(self) -> None:
         """Shut down, waiting for messages in flight; always returns ``None``, as sarama's.
 
+        As :meth:`AsyncProducer.close <producer.AsyncProducer.close>`, it says on the
+        ``producer`` logger what it waits for (at once when a ``with`` block exits on an
+        exception, e.g. Ctrl-C during a ``send_message``), and a ``KeyboardInterrupt``
+        abandons the wait: every undelivered message fails, no thread is left, and
+        the interrupt propagates.
+
         Raises:
             RuntimeError: called from one of the producer's own threads (a
                 partitioner or interceptor), where it would deadlock.
         """
-        if threading.get_ident() in self._producer._own_threads:
-            raise RuntimeError("close() called from the producer's own goroutine (a partitioner "
-                               "or interceptor callback) would deadlock")
-        self._producer.async_close()
-        self._producer._finished.recv()
+        self._producer._close_and_wait(announce=False, collect=False)
 
     def __enter__(self) -> SyncProducer:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc_info: object) -> None:
+        self._producer._close_and_wait(announce=exc_type is not None, collect=False)
 
     def __repr__(self) -> str:
         return repr(self._producer).replace("AsyncProducer", "SyncProducer", 1)

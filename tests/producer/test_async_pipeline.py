@@ -857,3 +857,29 @@ def test_a_full_window_is_reported_as_a_stall_with_its_hint(
     assert stalls[0].endswith("; the producer's window of messages handed to Kafka is full: "
                               "Kafka has not acknowledged the 8 messages the producer holds "
                               "yet (is the broker reachable?)"), stalls[0]
+
+
+@pytest.mark.timeout(30)
+def test_an_abandoned_close_fails_every_undelivered_message_and_leaves_no_goroutine(
+        fake: Fake, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 14, item 5: what a Ctrl-C in close() does (here abandon() is called from
+    another thread instead of a signal, so close() returns with the errors)."""
+    import gochan
+
+    fake.auto = False  # the Kafka client never answers
+    p = AsyncProducer(ADDR, fake.config())
+    msgs = [ProducerMessage("t", value=b"%d" % i) for i in range(3)]
+    for m in msgs:
+        p.input().send(m)
+    waiting = [p._waiting_for()]
+    gochan.go(lambda: (time.sleep(0.3), p._abandon()))
+    with caplog.at_level("WARNING", logger="producer"), pytest.raises(ProducerErrors) as info:
+        p.close()
+    assert waiting[0] is not None and " messages in flight (" in waiting[0]
+    assert sorted(e.msg.value for e in info.value) == sorted(m.value for m in msgs)
+    assert all(isinstance(e.err, ShuttingDownError) and "close() was interrupted" in str(e.err)
+               for e in info.value)
+    assert any("close() abandoned: 3 undelivered messages to t" in r.getMessage()
+               for r in caplog.records)
+    assert p.closed and p._waiting_for() is None
+    assert not [g for g in gochan.goroutines() if "AsyncProducer" in g.func_name]
