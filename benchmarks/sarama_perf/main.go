@@ -122,9 +122,12 @@ func main() {
 	n := *messages
 	value := sarama.ByteEncoder(bytes.Repeat([]byte("x"), *size))
 	input := producer.Input()
-	for range *warmup {
-		input <- &sarama.ProducerMessage{Topic: *topic, Value: value}
-	}
+	go func() { // sends and reads at once: unread Successes() would stall Input() (sarama's
+		// Return.Successes deadlock, "at least ~516, up to a few thousand" messages)
+		for range *warmup {
+			input <- &sarama.ProducerMessage{Topic: *topic, Value: value}
+		}
+	}()
 	for range *warmup {
 		select {
 		case <-producer.Successes():
