@@ -215,8 +215,9 @@ class _Observer:
     """What ``--trace`` and ``--graph`` asked for, while a demo runs.
 
     The graph is taken the first time some operation has waited ``graph_after``
-    seconds (a stall, seen from a thread of ours that only looks); failing that, the
-    moment of the longest wait seen is drawn at the end. A lesson run in its own
+    seconds (a stall, seen from a thread of ours that only looks), and taken again
+    while that wait lasts if more threads join the stall; failing that, the moment of
+    the longest wait seen is drawn at the end. A lesson run in its own
     interpreter draws its own graph when it fails (its deadlock, its leak), and that
     one wins: it is the lesson.
     """
@@ -250,17 +251,26 @@ class _Observer:
 
     def _watch(self) -> None:
         me = threading.get_ident()
+        anchor: object = None  # the oldest wait of the stall drawn, while it lasts
+        drawn = 0  # how many waits that drawing showed
         while not self._stop.wait(0.05):
             records = [r for r in blocked_snapshot() if r.ident != me]
             if not records:
                 continue
-            age = time.monotonic() - min(r.since for r in records)
-            if self._taken or (self._best is not None and age <= self._best[0] * 1.5):
-                continue
+            oldest = min(records, key=lambda r: r.since)
+            age = time.monotonic() - oldest.since
             title = f"wait-for graph after {age:.1f}s of waiting"
+            if self._taken:
+                # The same stall, with more threads caught in it since: draw it again.
+                if oldest is anchor and len(records) > drawn and self.graph is not None:
+                    build(records, title=title, exclude=(me,)).write(self.graph)
+                    drawn = len(records)
+                continue
+            if self._best is not None and age <= self._best[0] * 1.5:
+                continue
             self._best = (age, build(records, title=title, exclude=(me,)))
             if age >= self.graph_after and self.graph is not None:
-                self._taken = True
+                self._taken, anchor, drawn = True, oldest, len(records)
                 self._best[1].write(self.graph)
                 print(f"  (wait-for graph after {age:.1f}s of waiting: {self.graph})", flush=True)
 

@@ -10,6 +10,7 @@ edges, and saves screenshots under the test's temporary directory
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -117,7 +118,7 @@ def test_unbuffered_deadlock(tmp_path: Path) -> None:
         assert fatal["op"] == "chan send" and "fatal" in fatal["cls"]
         assert "unbuffered_deadlock.py:23 in broken" in fatal["at"]
         assert fatal["channel"].startswith("Chan(0) @") and fatal["dur"] > 100_000  # µs
-        assert fatal["width"] > 100  # a visible bar, not a sliver
+        assert fatal["width"] > 20  # a visible bar, not a sliver
         assert fatal["fill"] == "#e67e22"  # chan send's colour
         watchdog = next(lane["key"] for lane in page["lanes"] if lane["name"] == "gochan-watchdog")
         assert {"from": watchdog, "to": fatal["lane"], "cls": "handoff"} in page["arrows"]
@@ -164,7 +165,7 @@ def test_successes_not_read(kafka_cluster: KafkaCluster, tmp_path: Path) -> None
     dispatcher -> window -> result stage -> successes, which nobody reads."""
     trace, graph_svg, out = run_demo("successes-not-read", tmp_path,
                                      kafka_cluster.bootstrap_servers)
-    assert "(wait-for graph after 1." in out
+    assert re.search(r"\(wait-for graph after \d+\.\ds of waiting: ", out)
     with chromium() as driver:
         nodes, edges = graph(driver, graph_svg, tmp_path / "graph.png")
         page = timeline(driver, trace, tmp_path / "timeline.png")
