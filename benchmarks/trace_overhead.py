@@ -8,8 +8,10 @@ ratios of interleaved runs):
    switch), CPU ns per park (the fastest run: timeit's rule), in fresh processes of
    three configurations, rotated:
 
-   - ``base``: gochan before the trace hooks (the merge-base with ``main``, exported
-     with ``git archive``; or ``--baseline DIR``);
+   - ``base``: gochan before the trace hooks (the parent of the commit that added
+     them, exported with ``git archive`` and, when this tree runs the compiled build,
+     compiled in place; or ``--baseline DIR``); ``GOCHAN_PURE=1`` compares the pure
+     builds;
    - ``off``: this tree, nothing recording (every hook ``None``);
    - ``on``: this tree, recording (the ring full, dropping the oldest: the steady state).
 
@@ -43,14 +45,34 @@ REPO = HERE.parent
 CONFIGS = ("base", "off", "on")
 
 
-def export_baseline(into: Path) -> str:
-    """``gochan/`` at the merge-base of HEAD and main, into ``into``; returns the commit."""
-    base = subprocess.run(["git", "merge-base", "HEAD", "main"], cwd=REPO, check=True,
-                          capture_output=True, text=True).stdout.strip()
-    archive = subprocess.run(["git", "archive", base, "gochan"], cwd=REPO, check=True,
-                             capture_output=True).stdout
+def export_baseline(into: Path, compiled: bool) -> str:
+    """gochan as of the commit before the trace hooks, into ``into``; returns the commit.
+
+    The commit is the parent of the first one that added ``trace_resume`` to
+    ``gochan/_registry.py``. With ``compiled``, its hot modules are compiled in place
+    (``setup.py build_ext --inplace``, mypyc) so that both sides run the same build.
+    """
+    first = subprocess.run(["git", "log", "--reverse", "--format=%H", "-S", "trace_resume",
+                            "--", "gochan/_registry.py"], cwd=REPO, check=True,
+                           capture_output=True, text=True).stdout.split()
+    base = subprocess.run(["git", "rev-parse", f"{first[0]}^" if first else "HEAD"], cwd=REPO,
+                          check=True, capture_output=True, text=True).stdout.strip()
+    archive = subprocess.run(["git", "archive", base, "gochan", "setup.py", "pyproject.toml",
+                              "README.md"], cwd=REPO, check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    if compiled:
+        subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace"], cwd=into,
+                       check=True, capture_output=True)
     return base
+
+
+def build_of(root: Path) -> str:
+    """Which gochan build a process with ``root`` first on its path runs."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+    return subprocess.run([sys.executable, "-c", "import gochan; print(gochan.build_info()"
+                           "['build'])"], env=env, check=True, capture_output=True,
+                          text=True).stdout.strip()
 
 
 PARK_CODE = """
@@ -192,14 +214,19 @@ def main() -> int:
                               "load_average_at_start": os.getloadavg()}
     with tempfile.TemporaryDirectory(prefix="trace-overhead-") as tmpdir:
         tmp = Path(tmpdir)
+        build = build_of(REPO)
         if args.baseline is None:
             baseline = tmp / "baseline"
             baseline.mkdir()
-            base_commit = export_baseline(baseline)
+            base_commit = export_baseline(baseline, compiled=build == "compiled")
         else:
             baseline, base_commit = args.baseline, str(args.baseline)
-        report["baseline"] = base_commit
-        print(f"load average {os.getloadavg()[0]:.1f}; base = gochan at {base_commit[:12]}")
+        base_build = build_of(baseline)
+        report.update(baseline=base_commit, build=build, baseline_build=base_build)
+        print(f"load average {os.getloadavg()[0]:.1f}; base = gochan at {base_commit[:12]} "
+              f"({base_build} build), off and on: this tree ({build} build)")
+        if base_build != build:
+            print("warning: the two sides run different builds", file=sys.stderr)
 
         # 1. the park/wake path
         park: dict[str, list[float]] = {c: [] for c in CONFIGS}
