@@ -11,7 +11,8 @@ ratios of interleaved runs):
    - ``base``: gochan before the trace hooks (the parent of the commit that added
      them, exported with ``git archive`` and, when this tree runs the compiled build,
      compiled in place; or ``--baseline DIR``); ``GOCHAN_PURE=1`` compares the pure
-     builds;
+     builds. Whatever landed on ``main`` after the hooks is on one side only: for a
+     clean pair later, export a tree without the hooks and pass ``--baseline``;
    - ``off``: this tree, nothing recording (every hook ``None``);
    - ``on``: this tree, recording (the ring full, dropping the oldest: the steady state).
 

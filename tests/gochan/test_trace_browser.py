@@ -162,32 +162,39 @@ def test_heartbeat(tmp_path: Path) -> None:
 @pytest.mark.broker
 def test_successes_not_read(kafka_cluster: KafkaCluster, tmp_path: Path) -> None:
     """The seed's stall, drawn from what is blocked at run time: main -> input ->
-    dispatcher -> window -> result stage -> successes, which nobody reads."""
+    dispatcher -> window -> result stage -> successes, which nobody reads.
+
+    Only input() and successes() are named: the stages in between are found by their
+    place in the chain (the producer's internals change; the chain must not)."""
     trace, graph_svg, out = run_demo("successes-not-read", tmp_path,
                                      kafka_cluster.bootstrap_servers)
     assert re.search(r"\(wait-for graph after \d+\.\ds of waiting: ", out)
     with chromium() as driver:
         nodes, edges = graph(driver, graph_svg, tmp_path / "graph.png")
         page = timeline(driver, trace, tmp_path / "timeline.png")
-    by_label = {n["label"]: n for n in nodes.values()}
-    dispatcher = next(label for label in by_label if label.endswith("_dispatch"))
-    collector = next(label for label in by_label if label.endswith("_collect"))
-    assert {
-        ("MainThread", "waits", "input"),
-        ("input", "unblocks", dispatcher),
-        (dispatcher, "waits", "window"),
-        ("window", "unblocks", collector),
-        (collector, "waits", "successes"),
-    } <= chain(nodes, edges)
-    assert by_label["successes"]["highlight"] == "dangling"  # nobody reads it
-    assert not any(e["src"] == next(k for k, n in nodes.items() if n["label"] == "successes")
-                   for e in edges)
-    for label in ("MainThread", "input", dispatcher, "window", collector):
-        assert by_label[label]["highlight"] in ("stuck", "dangling"), label
-    assert "_async_producer.py" in by_label["window"]["text"]
+
+    def one(src: str, kind: str) -> str:
+        (dst,) = [e["dst"] for e in edges if e["src"] == src and e["kind"] == kind]
+        return dst
+
+    label = {node_id: n["label"] for node_id, n in nodes.items()}
+    main = next(k for k, v in label.items() if v == "MainThread")
+    inp = one(main, "waits")
+    dispatcher = one(inp, "unblocks")
+    window = one(dispatcher, "waits")
+    result_stage = one(window, "unblocks")
+    successes = one(result_stage, "waits")
+    chain_ = [main, inp, dispatcher, window, result_stage, successes]
+    assert [label[k] for k in (inp, successes)] == ["input", "successes"], str(chain_)
+    assert label[dispatcher].startswith("goroutine ")
+    assert label[result_stage].startswith("goroutine ")
+    assert len(set(chain_)) == 6
+    assert "_async_producer.py" in nodes[window]["text"]  # one of the producer's channels
+    assert not [e for e in edges if e["src"] == successes]  # nobody reads it
+    assert nodes[successes]["highlight"] == "dangling"
+    for node_id in chain_:
+        assert nodes[node_id]["highlight"] in ("stuck", "dangling"), label[node_id]
     stalls = [b for b in page["blocked"] if b["op"] == "chan send" and b["dur"] > 1_000_000]
     lanes = {lane["key"]: lane["name"] for lane in page["lanes"]}
     stalled = {lanes[b["lane"]] for b in stalls}
-    assert "MainThread" in stalled
-    assert any(name.endswith("_dispatch") for name in stalled)
-    assert any(name.endswith("_collect") for name in stalled)
+    assert "MainThread" in stalled and len(stalled) >= 3  # main and two stages, blocked
