@@ -120,6 +120,11 @@ def native_extensions() -> list[Any]:
     if platform.python_implementation() != "CPython":
         note("not CPython: installing the pure-Python build only")
         return []
+    cc = (os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc").split()
+    if not cc or shutil.which(cc[0]) is None:
+        # Not even mypyc's C generation is worth running then (it takes most of the time).
+        note(f"no C compiler ({' '.join(cc)!r} not found): installing the pure-Python build only")
+        return []
     try:
         from mypyc.build import mypycify
     except ImportError:
