@@ -278,7 +278,8 @@ def write_json(path: Path, data: Any) -> None:
 # own script once per repetition and build, alternating the builds (compiled pure, pure
 # compiled, ...), each child doing one repetition of every group (with its warm-up) and
 # writing its JSON; every ratio to a peer is still taken within one child run, and a
-# compiled/pure ratio pairs the two children of the same repetition.
+# compiled/pure ratio pairs the two children of the same repetition, each normalised by
+# the peer measured beside it (cross_build_ratios).
 
 BUILDS = ("compiled", "pure")
 
@@ -380,21 +381,30 @@ def _no_make(n: int) -> Callable[[], float]:
 
 
 def cross_build_ratios(
-    groups: dict[str, dict[str, Group]], variants: Iterable[tuple[str, str]]
+    groups: dict[str, dict[str, Group]], variants: Iterable[tuple[str, str, str]]
 ) -> list[dict[str, Any]]:
-    """compiled / pure ops/s for each ``(group, variant)``, paired by repetition."""
+    """compiled / pure for each ``(group, variant, reference)``, paired by repetition.
+
+    Each build's ops/s is first divided by the ``reference`` variant's (a peer, e.g.
+    ``queue.Queue``) measured in the same child run: the two builds run in different
+    processes seconds apart, and on a shared machine their raw rates differ by more
+    than the builds do; the peer measured beside each cancels that drift out."""
     out = []
-    for gname, vname in variants:
+    for gname, vname, ref in variants:
         if gname not in groups.get("compiled", {}) or gname not in groups.get("pure", {}):
             continue
-        a = groups["compiled"][gname].variant(vname).samples
-        b = groups["pure"][gname].variant(vname).samples
+        compiled, pure = groups["compiled"][gname], groups["pure"][gname]
+        a = [x / r for x, r in zip(compiled.variant(vname).samples,
+                                   compiled.variant(ref).samples, strict=True)]
+        b = [x / r for x, r in zip(pure.variant(vname).samples,
+                                   pure.variant(ref).samples, strict=True)]
         per_rep = [x / y for x, y in zip(a, b, strict=True)]
         out.append(
             {
                 "group": gname,
                 "variant": vname,
-                "label": groups["compiled"][gname].variant(vname).label,
+                "reference": ref,
+                "label": compiled.variant(vname).label,
                 "ratio": statistics.median(per_rep),
                 "per_rep": per_rep,
                 "spread": [min(per_rep), max(per_rep)],

@@ -1,6 +1,6 @@
 """gochan channels (both builds) against queue.Queue, janus's sync side and pygolang.
 
-    .venv/bin/python benchmarks/channels.py              # 5 repetitions per build, ~7 minutes
+    .venv/bin/python benchmarks/channels.py              # 5 repetitions per build, ~4 minutes
     .venv/bin/python benchmarks/channels.py --quick      # smoke run
     .venv/bin/python benchmarks/channels.py --reps 9 --scale 2
     .venv/bin/python benchmarks/channels.py --build pure # one build only
@@ -529,7 +529,8 @@ COMPILED_TARGETS = {
     "pingpong:gochan/queue": 1.2,
 }
 
-# compiled / pure, paired by repetition: (group, variant, target or None).
+# compiled / pure, paired by repetition, each build's rate divided by queue.Queue's in
+# the same run (see _common.cross_build_ratios): (group, variant, target or None).
 CROSS: list[tuple[str, str, float | None]] = [
     ("tput_cap0", "gochan", None),
     ("tput_cap1", "gochan", None),
@@ -795,7 +796,7 @@ def run_both(args: argparse.Namespace, argv: list[str] | None) -> int:
     for b in builds:
         print(f"\n=== {b} build: {build_infos[b]}")
         print_tables(groups[b], ratios[b], args.reps)
-    cross = cross_build_ratios(groups, [(g, v) for g, v, _ in CROSS])
+    cross = cross_build_ratios(groups, [(g, v, "queue") for g, v, _ in CROSS])
     cross_targets = {(g, v): t for g, v, t in CROSS}
     for r in cross:
         r["target"] = cross_targets[(r["group"], r["variant"])]
@@ -865,7 +866,7 @@ def print_side_by_side(
                 verdict = f"{fmt_target(r['target']):<7} {'PASS' if r['pass'] else 'FAIL'}"
         print(f"{label:<44}{cells}  {verdict}")
     if cross:
-        print("\ncompiled / pure (same repetition)              ratio   min..max   target")
+        print("\ncompiled / pure (same rep., each / queue.Queue) ratio   min..max   target")
         for r in cross:
             lo, hi = r["spread"]
             verdict = ""
