@@ -102,9 +102,6 @@ def park_ns(config: str, baseline: Path, n: int) -> float:
     """CPU ns per wake+park in a fresh process of ``config``."""
     env = dict(os.environ)
     env.pop("GOCHAN_TRACE", None)
-    # The same build in all three configurations: the baseline checkout has no compiled
-    # one, so the pure build everywhere (channels.py --build loaded: this process's).
-    env["GOCHAN_PURE"] = "1"
     root = baseline if config == "base" else REPO
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
     env["GOCHAN_DEADLOCK"] = "0"  # no watchdog thread: only the path itself
@@ -187,14 +184,13 @@ def run_once(config: str, baseline: Path, tmp: Path, args: argparse.Namespace,
              round_: int) -> dict[str, Any]:
     env = dict(os.environ)
     env.pop("GOCHAN_TRACE", None)
-    # The same build in all three configurations: the baseline checkout has no compiled
-    # one, so the pure build everywhere (channels.py --build loaded: this process's).
-    env["GOCHAN_PURE"] = "1"
     root = baseline if config == "base" else REPO
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
     if config == "on":
         env["GOCHAN_TRACE"] = str(tmp / f"trace-{round_}.json")
     out = tmp / f"{config}-{round_}"
+    # --build loaded: the build this process's environment selects, in-process (the
+    # default, both builds in child processes, would pick its own).
     cmd = [sys.executable, str(HERE / "channels.py"), "--build", "loaded", "--reps", "1",
            "--scale", str(args.scale), "--no-plot", "--out-dir", str(out)]
     for only in args.only or ():
