@@ -63,6 +63,7 @@ from typing import Any
 
 from gochan import Chan, Goroutine, Once, WaitGroup, WouldBlock, go
 
+from ._aio import AioFace, Opening
 from ._closing import wait_closed
 from ._config import Config
 from ._errors import (
@@ -227,7 +228,7 @@ class _Batch:
 _Result = tuple[_Batch, int, "Callable[[int], BaseException] | None"]
 
 
-class AsyncProducer:
+class AsyncProducer(AioFace):
     """sarama's ``AsyncProducer``: send on :meth:`input`, read :meth:`successes` and
     :meth:`errors`.
 
@@ -710,6 +711,16 @@ class AsyncProducer:
 
     def __enter__(self) -> AsyncProducer:
         return self
+
+    @classmethod
+    def open_async(cls, addrs: str | Sequence[str],
+                   config: Config | None = None) -> Opening[AsyncProducer]:
+        """The constructor for asyncio: ``async with AsyncProducer.open_async(addrs) as p``
+        (or ``p = await AsyncProducer.open_async(addrs)``) builds the producer, and in
+        ``async with`` closes it, in a goroutine: the event loop never blocks. Then use
+        ``input().send_async``, ``successes().recv_async``, ``errors().recv_async`` and
+        ``gochan.select_async``; ``await p.aclose()`` is ``close()`` off the loop."""
+        return Opening(lambda: cls(addrs, config))
 
     def __exit__(self, exc_type: object, *exc_info: object) -> None:
         self._close_and_wait(announce=exc_type is not None)

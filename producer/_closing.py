@@ -49,10 +49,10 @@ def wait_closed(successes: Chan[Any] | None, errors: Chan[ProducerError] | None,
     if errors is not None:
         drainers.append(go(_collect, errors, collected))
     told = announce
-    if announce:
-        _tell(waiting_for)
     waited = 0.0
     try:
+        if announce:
+            _tell(waiting_for)
         while not _closed(finished, _POLL):
             waited += _POLL
             if not told and waited >= SLOW_AFTER:

@@ -8,11 +8,13 @@ routing goroutines are needed.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterable, Sequence
 
 from gochan import Chan, ClosedChannelError
 
+from ._aio import AioFace, Opening
 from ._async_producer import AsyncProducer
 from ._config import Config
 from ._errors import ClosedProducerError, ConfigurationError, ProducerError, ProducerErrors
@@ -26,13 +28,16 @@ class _Replies:
     expectations): ``put`` never blocks (the producer's stages call it, kafka-python's
     network thread included); ``wait`` returns once every message has its result."""
 
-    __slots__ = ("_all_in", "_left", "_lock", "failures")
+    __slots__ = ("_all_in", "_left", "_lock", "_orphans", "failures")
 
     def __init__(self, n: int) -> None:
         self._left = n
-        self._lock = threading.Lock()  # guards _left and failures
+        self._lock = threading.Lock()  # guards _left, failures and _orphans
         self.failures: dict[int, BaseException] = {}  # id(msg) -> its error
         self._all_in: Chan[None] = Chan()  # closed by the last put
+        # Set when the caller stopped waiting (a cancelled task): the last put
+        # releases these messages, since nobody else will.
+        self._orphans: list[ProducerMessage] | None = None
 
     def put(self, msg: ProducerMessage, result: BaseException | None) -> None:
         with self._lock:
@@ -40,8 +45,30 @@ class _Replies:
                 self.failures[id(msg)] = result
             self._left -= 1
             last = self._left == 0
+            orphans = self._orphans if last else None
         if last:
             self._all_in.close()
+        if orphans:
+            for orphan in orphans:
+                _release(orphan)
+
+    def orphan(self, msgs: list[ProducerMessage]) -> None:
+        """Nobody waits any more: release ``msgs`` once their results are in (at once
+        if they are)."""
+        with self._lock:
+            if self._left > 0:
+                self._orphans = msgs
+                return
+        for msg in msgs:
+            _release(msg)
+
+    async def wait_async(self, msgs: list[ProducerMessage]) -> None:
+        """``wait`` for asyncio; a cancelled wait leaves ``msgs`` to :meth:`orphan`."""
+        try:
+            await self._all_in.recv_async()
+        except asyncio.CancelledError:
+            self.orphan(msgs)
+            raise
 
     def expect_fewer(self, n: int) -> None:
         """``n`` of the messages were never sent: do not wait for them."""
@@ -55,7 +82,7 @@ class _Replies:
         self._all_in.recv()
 
 
-class SyncProducer:
+class SyncProducer(AioFace):
     """sarama's ``SyncProducer``: ``send_message`` blocks until Kafka acknowledges.
 
     The config must have both ``producer.return_errors`` and
@@ -118,6 +145,91 @@ class SyncProducer:
         if err is not None:
             raise err
         return msg.partition, msg.offset
+
+    async def _submit_async(self, msg: ProducerMessage, replies: _Replies) -> None:
+        """:meth:`_submit` for asyncio: a full ``input()`` suspends the task, not the
+        loop. A cancellation here means the message was not sent: it is released."""
+        msg._reply = replies
+        try:
+            await self._producer.input().send_async(msg)
+        except ClosedChannelError:
+            _release(msg)
+            raise ClosedProducerError("kafka: tried to use a producer that was closed") from None
+        except asyncio.CancelledError:
+            _release(msg)
+            raise
+
+    async def send_message_async(self, msg: ProducerMessage) -> tuple[int, int]:
+        """:meth:`send_message` for asyncio: ``await p.send_message_async(msg)``.
+
+        The task waits, the event loop does not. Cancelling the task before the
+        producer took the message withdraws it; after, the send goes on: its result
+        still arrives exactly once and the object is released then (it may be sent
+        again from that moment), but nobody raises its error.
+
+        Raises:
+            as :meth:`send_message`.
+        """
+        if not isinstance(msg, ProducerMessage):
+            raise TypeError(f"send_message_async() takes a ProducerMessage, not "
+                            f"{type(msg).__name__}")
+        self._claim([msg], "send_message_async()")
+        replies = _Replies(1)
+        await self._submit_async(msg, replies)
+        await replies.wait_async([msg])
+        _release(msg)
+        err = replies.failures.get(id(msg))
+        if err is not None:
+            raise err
+        return msg.partition, msg.offset
+
+    async def send_messages_async(self, msgs: Iterable[ProducerMessage]) -> None:
+        """:meth:`send_messages` for asyncio: ``await p.send_messages_async(msgs)``.
+
+        Cancellation as for :meth:`send_message_async`: the messages already taken
+        go on and are released once their results are in; the rest are withdrawn.
+
+        Raises:
+            as :meth:`send_messages`.
+        """
+        msgs = list(msgs)
+        for msg in msgs:
+            if not isinstance(msg, ProducerMessage):
+                raise TypeError(
+                    f"send_messages_async() takes ProducerMessages, not {type(msg).__name__}")
+        if not msgs:
+            return
+        self._claim(msgs, "send_messages_async()")
+        replies = _Replies(len(msgs))
+        sent = 0
+        try:
+            for msg in msgs:
+                await self._submit_async(msg, replies)
+                sent += 1
+        except (ClosedProducerError, asyncio.CancelledError):
+            for msg in msgs[sent + 1:]:  # the failed one released itself
+                _release(msg)
+            replies.expect_fewer(len(msgs) - sent)
+            replies.orphan(msgs[:sent])
+            raise
+        await replies.wait_async(msgs)
+        for msg in msgs:
+            _release(msg)
+        failures = replies.failures
+        if failures:
+            raise ProducerErrors([ProducerError(msg, failures[id(msg)])
+                                  for msg in msgs if id(msg) in failures])
+
+    @classmethod
+    def open_async(cls, addrs: str | Sequence[str],
+                   config: Config | None = None) -> Opening[SyncProducer]:
+        """The constructor for asyncio: ``async with SyncProducer.open_async(addrs) as p``
+        builds (and on the way out closes) the producer in a goroutine, so the event
+        loop never blocks; ``await p.aclose()`` is ``close()`` off the loop."""
+        return Opening(lambda: cls(addrs, config))
+
+    def _close_and_wait(self, *, announce: bool) -> None:
+        self._producer._close_and_wait(announce=announce, collect=False)
 
     def send_messages(self, msgs: Iterable[ProducerMessage]) -> None:
         """Produce every message and wait for all of them (sarama's ``SendMessages``).

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from .._aio import off_loop
 from .._async_producer import _TOPIC_RE, _headers
 from .._config import Config, ProducerConfig
 from .._errors import ConfigurationError, InvalidPartitionError, InvalidTopicError, KafkaError
@@ -27,6 +28,7 @@ ValueChecker = Callable[[bytes | None], object]
 MessageChecker = Callable[[ProducerMessage], object]
 
 _M = TypeVar("_M", bound="_MockProducer")
+_A = TypeVar("_A", bound="_MockAio")
 
 DEFAULT_PARTITIONS = 32  # sarama's NewTopicConfig
 
@@ -184,7 +186,25 @@ class _Report:
         return f"{self._owner}: {len(problems)} problems:\n{lines}"
 
 
-class _MockProducer:
+class _MockAio:
+    """The real producers' asyncio face (``async with``, ``aclose()``), for the mocks:
+    closing runs in a goroutine, as the real one's does."""
+
+    def _close(self, in_flight: BaseException | None) -> None:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        """``close()`` without blocking the event loop."""
+        await off_loop(lambda: self._close(None))
+
+    async def __aenter__(self: _A) -> _A:
+        return self
+
+    async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        await off_loop(lambda: self._close(exc))
+
+
+class _MockProducer(_MockAio):
     """The state both mocks share (sarama's ``TopicConfig`` and expectation list).
 
     One per mock. ``_handle`` runs on one thread at a time: the AsyncProducer's

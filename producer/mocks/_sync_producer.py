@@ -87,6 +87,15 @@ class SyncProducer(_MockProducer):
                 raise failure
             return msg.partition, msg.offset
 
+    async def send_message_async(self, msg: ProducerMessage) -> tuple[int, int]:
+        """:meth:`send_message` for asyncio, as the real ``send_message_async`` (the mock
+        answers at once, so it runs on the loop)."""
+        return self.send_message(msg)
+
+    async def send_messages_async(self, msgs: Iterable[ProducerMessage]) -> None:
+        """:meth:`send_messages` for asyncio, as the real ``send_messages_async``."""
+        self.send_messages(msgs)
+
     def send_messages(self, msgs: Iterable[ProducerMessage]) -> None:
         """Consume one expectation per message, in order, as sarama's mock does.
 

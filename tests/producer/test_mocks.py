@@ -843,3 +843,25 @@ def test_code_written_for_the_real_producer_runs_on_the_mocks() -> None:
         assert hasattr(producer.AsyncProducer, name) and hasattr(mocks.AsyncProducer, name)
     for name in ("send_message", "send_messages", "close", "__enter__", "__exit__"):
         assert hasattr(producer.SyncProducer, name) and hasattr(mocks.SyncProducer, name)
+
+
+def test_the_mocks_have_the_asyncio_face() -> None:
+    """Code written for the real producers' asyncio face runs on the mocks (issue 14)."""
+    import asyncio
+
+    async def main() -> None:
+        async with mocks.SyncProducer() as s:
+            s.expect_send_message_and_succeed().expect_send_message_and_succeed()
+            _, offset = await s.send_message_async(message())
+            assert offset == 1
+            await s.send_messages_async([message()])
+        async with mocks.AsyncProducer(config(successes=True)) as p:
+            p.expect_input_and_succeed()
+            await p.input().send_async(message())
+            got = await p.successes().recv_async()
+            assert got is not None and got.offset == 1
+        q = mocks.AsyncProducer()
+        await q.aclose()
+        assert q.closed
+
+    asyncio.run(main())

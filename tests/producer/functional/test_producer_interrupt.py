@@ -79,7 +79,8 @@ def test_ctrl_c_twice_during_an_outage_says_what_close_waits_for_then_abandons(
     text, logs = "".join(out), "".join(err)
     assert proc.returncode == 0, logs
     assert "delivered?!" not in text
-    assert "producer: close() interrupted: failing every undelivered message and stopping" in logs
+    assert ("producer: close() interrupted: failing every undelivered message and "
+            "stopping") in logs, logs
     assert (f"log: ERROR producer: producer: close() abandoned: 1 undelivered messages to "
             f"{topic} partition 0 failed (they may or may not have been written)") in logs, logs
     assert "threads left: []" in text, text + logs
