@@ -12,7 +12,7 @@ import asyncio
 import threading
 from collections.abc import Iterable, Sequence
 
-from gochan import Chan, ClosedChannelError
+from gochan import Chan, ClosedChannelError, idle_waits
 
 from ._aio import AioFace, Opening
 from ._async_producer import AsyncProducer
@@ -79,7 +79,10 @@ class _Replies:
             self._all_in.close()
 
     def wait(self) -> None:
-        self._all_in.recv()
+        # Waiting for the broker's acknowledgements, bounded by the delivery timeout:
+        # not a channel that someone fails to serve, so no stall warning.
+        with idle_waits():
+            self._all_in.recv()
 
 
 class SyncProducer(AioFace):
