@@ -84,6 +84,15 @@ class _Replies:
         with idle_waits():
             self._all_in.recv()
 
+    def wait_or_orphan(self, msgs: list[ProducerMessage]) -> None:
+        """``wait``; interrupted (Ctrl-C), leave ``msgs`` to :meth:`orphan`, so they are
+        released once their results are in and may be sent again."""
+        try:
+            self._all_in.recv()
+        except BaseException:
+            self.orphan(msgs)
+            raise
+
 
 class SyncProducer(AioFace):
     """sarama's ``SyncProducer``: ``send_message`` blocks until Kafka acknowledges.
@@ -142,7 +151,7 @@ class SyncProducer(AioFace):
         self._claim([msg], "send_message()")
         replies = _Replies(1)
         self._submit(msg, replies)
-        replies.wait()
+        replies.wait_or_orphan([msg])
         _release(msg)
         err = replies.failures.get(id(msg))
         if err is not None:
@@ -267,7 +276,7 @@ class SyncProducer(AioFace):
             for msg in msgs[:sent]:
                 _release(msg)
             raise
-        replies.wait()
+        replies.wait_or_orphan(msgs)
         for msg in msgs:
             _release(msg)
         failures = replies.failures

@@ -84,6 +84,7 @@ def test_ctrl_c_twice_during_an_outage_says_what_close_waits_for_then_abandons(
     assert (f"log: ERROR producer: producer: close() abandoned: 1 undelivered messages to "
             f"{topic} partition 0 failed (they may or may not have been written)") in logs, logs
     assert "threads left: []" in text, text + logs
+    assert "released: True" in text, text  # the interrupted send_message's object
     waited = float(re.search(r"interrupted after (\d+\.\d)s", text).group(1))  # type: ignore[union-attr]
     assert waited < 40.4  # it did not wait out the delivery timeout
 

@@ -17,13 +17,14 @@ logging.getLogger("kafka").setLevel(logging.CRITICAL)
 bootstrap, topic = sys.argv[1], sys.argv[2]
 baseline = {t.ident for t in threading.enumerate()}
 started = 0.0
+outage = ProducerMessage(topic, value=b"during the outage")
 try:
     with SyncProducer(bootstrap) as p:
         p.send_message(ProducerMessage(topic, value=b"warm"))
         print("ready", flush=True)  # the test freezes the broker now
         sys.stdin.readline()
         started = time.monotonic()
-        p.send_message(ProducerMessage(topic, value=b"during the outage"))
+        p.send_message(outage)
         print("delivered?!", flush=True)
 except KeyboardInterrupt:
     print(f"interrupted after {time.monotonic() - started:.1f}s", flush=True)
@@ -33,3 +34,5 @@ while left and time.monotonic() < deadline:
     time.sleep(0.05)
     left = [t for t in threading.enumerate() if t.ident not in baseline and t.is_alive()]
 print(f"threads left: {sorted(t.name for t in left)}", flush=True)
+# Failed by the abandon: released, so the same object may be sent again.
+print(f"released: {outage._owner is None and outage._reply is None}", flush=True)
