@@ -152,11 +152,7 @@ class SyncProducer(AioFace):
         replies = _Replies(1)
         self._submit(msg, replies)
         replies.wait_or_orphan([msg])
-        _release(msg)
-        err = replies.failures.get(id(msg))
-        if err is not None:
-            raise err
-        return msg.partition, msg.offset
+        return _outcome(msg, replies)
 
     async def _submit_async(self, msg: ProducerMessage, replies: _Replies) -> None:
         """:meth:`_submit` for asyncio: a full ``input()`` suspends the task, not the
@@ -189,11 +185,7 @@ class SyncProducer(AioFace):
         replies = _Replies(1)
         await self._submit_async(msg, replies)
         await replies.wait_async([msg])
-        _release(msg)
-        err = replies.failures.get(id(msg))
-        if err is not None:
-            raise err
-        return msg.partition, msg.offset
+        return _outcome(msg, replies)
 
     async def send_messages_async(self, msgs: Iterable[ProducerMessage]) -> None:
         """:meth:`send_messages` for asyncio: ``await p.send_messages_async(msgs)``.
@@ -204,11 +196,7 @@ class SyncProducer(AioFace):
         Raises:
             as :meth:`send_messages`.
         """
-        msgs = list(msgs)
-        for msg in msgs:
-            if not isinstance(msg, ProducerMessage):
-                raise TypeError(
-                    f"send_messages_async() takes ProducerMessages, not {type(msg).__name__}")
+        msgs = _batch(msgs, "send_messages_async()")
         if not msgs:
             return
         self._claim(msgs, "send_messages_async()")
@@ -225,12 +213,7 @@ class SyncProducer(AioFace):
             replies.orphan(msgs[:sent])
             raise
         await replies.wait_async(msgs)
-        for msg in msgs:
-            _release(msg)
-        failures = replies.failures
-        if failures:
-            raise ProducerErrors([ProducerError(msg, failures[id(msg)])
-                                  for msg in msgs if id(msg) in failures])
+        _outcomes(msgs, replies)
 
     @classmethod
     def open_async(cls, addrs: str | Sequence[str],
@@ -254,11 +237,7 @@ class SyncProducer(AioFace):
             ValueError: before anything is sent, when one object appears twice in
                 ``msgs`` or is already in flight.
         """
-        msgs = list(msgs)
-        for msg in msgs:
-            if not isinstance(msg, ProducerMessage):
-                raise TypeError(
-                    f"send_messages() takes ProducerMessages, not {type(msg).__name__}")
+        msgs = _batch(msgs, "send_messages()")
         if not msgs:
             return
         self._claim(msgs, "send_messages()")
@@ -277,12 +256,7 @@ class SyncProducer(AioFace):
                 _release(msg)
             raise
         replies.wait_or_orphan(msgs)
-        for msg in msgs:
-            _release(msg)
-        failures = replies.failures
-        if failures:
-            raise ProducerErrors([ProducerError(msg, failures[id(msg)])
-                                  for msg in msgs if id(msg) in failures])
+        _outcomes(msgs, replies)
 
     def close(self) -> None:
         """Shut down, waiting for messages in flight; always returns ``None``, as sarama's.
@@ -314,3 +288,31 @@ def _release(msg: ProducerMessage) -> None:
     in the other order, so a message with a reply always has an owner)."""
     msg._reply = None
     msg._owner = None
+
+
+def _batch(msgs: Iterable[ProducerMessage], call: str) -> list[ProducerMessage]:
+    """``msgs`` as a list, every item checked to be a :class:`ProducerMessage`."""
+    batch = list(msgs)
+    for msg in batch:
+        if not isinstance(msg, ProducerMessage):
+            raise TypeError(f"{call} takes ProducerMessages, not {type(msg).__name__}")
+    return batch
+
+
+def _outcome(msg: ProducerMessage, replies: _Replies) -> tuple[int, int]:
+    """Release ``msg`` once its result is in; raise its error or return where it went."""
+    _release(msg)
+    err = replies.failures.get(id(msg))
+    if err is not None:
+        raise err
+    return msg.partition, msg.offset
+
+
+def _outcomes(msgs: list[ProducerMessage], replies: _Replies) -> None:
+    """Release ``msgs`` once their results are in; raise their errors together."""
+    for msg in msgs:
+        _release(msg)
+    failures = replies.failures
+    if failures:
+        raise ProducerErrors([ProducerError(msg, failures[id(msg)])
+                              for msg in msgs if id(msg) in failures])
