@@ -10,18 +10,8 @@ Importing this package is cheap (standard library only): kafka-python, Maven and
 only touched when a cluster is started. See ``local_kafka`` for where the broker comes from.
 """
 
-from ._cluster import (
-    DEFAULT_JVM_OPTS,
-    BrokerNode,
-    DockerCluster,
-    ExternalCluster,
-    KafkaCluster,
-    LocalCluster,
-    docker_available,
-    local_kafka,
-    random_cluster_id,
-    resolve_source,
-)
+from ._cluster import BrokerNode, ExternalCluster, KafkaCluster, random_cluster_id
+from ._docker import DockerCluster, docker_available
 from ._errors import (
     BrokerStartError,
     JarFetchError,
@@ -29,6 +19,8 @@ from ._errors import (
     UnsupportedOperationError,
 )
 from ._jars import KAFKA_VERSION, cache_root, ensure_kafka_jars
+from ._local import DEFAULT_JVM_OPTS, LocalCluster
+from ._source import local_kafka, resolve_source
 
 __all__ = [
     "DEFAULT_JVM_OPTS",

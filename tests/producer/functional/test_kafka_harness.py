@@ -279,13 +279,13 @@ def test_broker_that_dies_at_start_reports_its_log(monkeypatch: pytest.MonkeyPat
 def test_port_conflict_is_retried_with_new_ports(monkeypatch: pytest.MonkeyPatch) -> None:
     import socket
 
-    import producer.testing._cluster as cluster_mod
+    import producer.testing._local as cluster_mod
 
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))
     busy.listen()
     busy_port = busy.getsockname()[1]
-    real_free_ports = cluster_mod._free_ports
+    real_free_ports = cluster_mod.free_ports
     calls = []
 
     def first_one_busy(n: int) -> list[int]:
@@ -293,7 +293,7 @@ def test_port_conflict_is_retried_with_new_ports(monkeypatch: pytest.MonkeyPatch
         calls.append(ports)
         return [busy_port, *ports[1:]] if len(calls) == 1 else ports
 
-    monkeypatch.setattr(cluster_mod, "_free_ports", first_one_busy)
+    monkeypatch.setattr(cluster_mod, "free_ports", first_one_busy)
     try:
         with local_kafka(source="jars") as cluster:
             assert len(calls) == 2
