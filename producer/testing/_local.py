@@ -73,6 +73,7 @@ class LocalCluster(KafkaCluster):
         self.jvm_opts = list(jvm_opts)
         self.cds = os.environ.get("KAFKA_HARNESS_CDS", "1") != "0" if cds is None else cds
         self._cds_opts: list[str] = []
+        self.warm_up = False  # the throwaway broker that makes the class-data sharing archive
         self.cluster_id = random_cluster_id()
         self.workdir: Path | None = None
         self.libs: Path | None = None
@@ -160,9 +161,14 @@ class LocalCluster(KafkaCluster):
             self._kill_all()
             release_ports(self._ports)
             raise
-        log.info("Kafka %s cluster of %d node(s) ready at %s (%s) in %.1f s (logs: %s)",
-                 self.kafka_version, self.size, self.bootstrap_servers, self.security,
-                 time.monotonic() - t0, self.workdir)
+        if self.warm_up:  # not for clients: say so, and give no address to copy by mistake
+            log.info("Kafka %s warm-up broker started in %.1f s (it only records the "
+                     "class-data sharing archive, then stops)", self.kafka_version,
+                     time.monotonic() - t0)
+        else:
+            log.info("Kafka %s cluster of %d node(s) ready at %s (%s) in %.1f s (logs: %s)",
+                     self.kafka_version, self.size, self.bootstrap_servers, self.security,
+                     time.monotonic() - t0, self.workdir)
         return self
 
     def _cds_archive(self) -> Path | None:
@@ -194,6 +200,7 @@ class LocalCluster(KafkaCluster):
             trainer = LocalCluster(1, kafka_version=self.kafka_version or KAFKA_VERSION,
                                    start_timeout=self.start_timeout, cds=False,
                                    jvm_opts=[*self.jvm_opts, f"-XX:ArchiveClassesAtExit={tmp}"])
+            trainer.warm_up = True
             try:
                 trainer.start()
                 proc = trainer.brokers[0].process

@@ -388,3 +388,41 @@ def test_jvm_dies_with_a_killed_parent_and_outlives_the_starting_thread(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_the_class_data_sharing_broker_is_started_as_a_warm_up(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import producer.testing._local as local_mod
+
+    started: list[bool] = []
+
+    def fake_start(self: LocalCluster) -> LocalCluster:
+        started.append(self.warm_up)
+        raise BrokerStartError("not started (test)")
+
+    monkeypatch.setattr(local_mod, "cache_root", lambda: tmp_path / "cache")
+    cluster = LocalCluster(1, cds=True)
+    cluster._java = sys.executable  # only its path and `-version` output enter the cache key
+    monkeypatch.setattr(local_mod, "java_version", lambda java: "17")
+    cluster.libs = tmp_path / "libs"
+    cluster.libs.mkdir()
+    monkeypatch.setattr(LocalCluster, "start", fake_start)
+    assert cluster._cds_archive() is None  # the warm-up failed: brokers start without one
+    assert started == [True]
+    assert not cluster.warm_up
+
+
+@pytest.mark.broker
+@pytest.mark.timeout(180)
+def test_a_warm_up_broker_logs_no_address(caplog: pytest.LogCaptureFixture) -> None:
+    cluster = LocalCluster(1, cds=False)
+    cluster.warm_up = True
+    with caplog.at_level("INFO", logger="producer.testing"):
+        try:
+            cluster.start()
+        finally:
+            cluster.close()
+    [line] = [m for m in caplog.messages if "warm-up" in m]
+    assert line.startswith("Kafka ") and "class-data sharing" in line
+    assert not [m for m in caplog.messages if "ready at" in m]
+    assert cluster.bootstrap_servers not in "\n".join(caplog.messages)
