@@ -112,7 +112,7 @@ def find_java() -> str:
 
 
 def _find_mvn() -> str:
-    mvn = shutil.which("mvn")
+    mvn = find_mvn()
     if mvn is None:
         raise JarFetchError(
             "mvn not found on PATH: Maven 3.6+ is needed once, to fetch the Kafka broker jars "
@@ -211,16 +211,31 @@ def ensure_kafka_jars(version: str = KAFKA_VERSION) -> Path:
 
     final = cache_root() / version
     libs = final / "libs"
-    digest = hashlib.sha256(pom.encode()).hexdigest()
-
-    def fresh() -> bool:
-        stamp = final / ".pom-sha256"
-        return (_has_kafka_jars(libs) and stamp.is_file()
-                and stamp.read_text().strip() == digest)
-
-    if fresh():
+    if _fresh(final, pom):
         return libs
     with file_lock(final.with_name(f".{version}.lock")):
-        if not fresh():  # another process may have fetched it while we waited for the lock
+        if not _fresh(final, pom):  # another process may have fetched it while we waited
             _fetch(final, "libs", version, pom)
     return libs
+
+
+def _fresh(final: Path, pom: str) -> bool:
+    """Whether ``final/libs`` holds the jars of this ``pom`` (its digest is stamped there)."""
+    stamp = final / ".pom-sha256"
+    return (_has_kafka_jars(final / "libs") and stamp.is_file()
+            and stamp.read_text().strip() == hashlib.sha256(pom.encode()).hexdigest())
+
+
+def cached_kafka_jars(version: str = KAFKA_VERSION) -> Path | None:
+    """The jars ``ensure_kafka_jars(version)`` would return without Maven, or None."""
+    override = os.environ.get("KAFKA_JARS_DIR")
+    if override:
+        libs = Path(override).expanduser().resolve()
+        return libs if _has_kafka_jars(libs) else None
+    final = cache_root() / version
+    return final / "libs" if _fresh(final, _pom_text()) else None
+
+
+def find_mvn() -> str | None:
+    """The ``mvn`` on PATH, or None."""
+    return shutil.which("mvn")
