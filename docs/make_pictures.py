@@ -1,6 +1,6 @@
 """The README's pictures, made by the project's own commands (``make pictures``).
 
-1. ``trace-successes-not-read.png``: ``python -m gochan.demos successes-not-read --trace
+1. ``trace-successes-not-read.png``: ``python -m producer.demos successes-not-read --trace
    ... --graph ...`` (a local broker is started for it, or ``KAFKA_BOOTSTRAP_SERVERS``),
    its HTML timeline shot in headless Chromium;
 2. ``graph-successes-not-read.png``: the wait-for graph of that run, as it stalled;
@@ -78,7 +78,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="gochan-pictures-") as tmpdir:
         tmp = Path(tmpdir)
         trace, graph = tmp / "trace.html", tmp / "graph.svg"
-        subprocess.run([sys.executable, "-m", "gochan.demos", "successes-not-read",
+        subprocess.run([sys.executable, "-m", "producer.demos", "successes-not-read",
                         "--trace", trace.name, "--graph", graph.name], env=env(), check=True,
                        cwd=tmp)
         shoot(trace, args.out / "trace-successes-not-read.png", 1300)

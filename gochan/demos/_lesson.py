@@ -11,7 +11,7 @@ import tempfile
 import textwrap
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +24,9 @@ from gochan._waitgraph import WaitGraph, build
 __all__ = [
     "Finished",
     "Progress",
-    "broker_origin",
     "indented",
     "observed_child",
     "observing",
-    "on_fresh_topic",
     "run_in_subprocess",
     "stall_warnings",
 ]
@@ -177,35 +175,6 @@ def stall_warnings(seconds: float) -> Iterator[None]:
         logger.removeHandler(handler)
         logger.setLevel(level)
         gochan.set_stall_warning(previous)
-
-
-def broker_origin(source: str) -> str:
-    """Where ``local_kafka()`` got its broker, from the cluster's ``source``."""
-    return {
-        "external": "KAFKA_BOOTSTRAP_SERVERS (nothing started)",
-        "local": "a local JVM that local_kafka() started for this demo",
-        "docker": "a Docker container that local_kafka() started for this demo",
-    }.get(source, source)
-
-
-def on_fresh_topic(prefix: str, warn_after: float, lesson: Callable[[str, str], int]) -> int:
-    """Run ``lesson(addrs, topic)`` on a fresh one-partition topic of the local broker
-    (or ``KAFKA_BOOTSTRAP_SERVERS``), with stall warnings after ``warn_after`` seconds."""
-    import uuid
-
-    from producer.testing import local_kafka
-
-    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        print("starting a local Kafka broker (producer.testing.local_kafka)...", flush=True)
-    with local_kafka() as cluster:
-        print(f"broker {cluster.bootstrap_servers}, from {broker_origin(cluster.source)}")
-        topic = f"{prefix}-{uuid.uuid4().hex[:8]}"
-        cluster.create_topic(topic, partitions=1)
-        try:
-            with stall_warnings(warn_after):
-                return lesson(cluster.bootstrap_servers, topic)
-        finally:
-            cluster.delete_topic(topic)
 
 
 # -- --trace and --graph ----------------------------------------------------------------------

@@ -1,5 +1,8 @@
 """``python -m gochan.demos`` (``gochan/demos/``): each demo run as its users run it, in a
-subprocess, with its outcome checked; then in-process, where it must leave no thread."""
+subprocess, with its outcome checked; then in-process, where it must leave no thread.
+
+No broker and no Java: the producer's demos are tested in
+``tests/producer/functional/test_producer_demos.py``."""
 
 from __future__ import annotations
 
@@ -15,19 +18,14 @@ import pytest
 
 from gochan.demos import DEMOS, load, summary
 from gochan.demos.__main__ import main
-from producer.testing import KafkaCluster
 
 REPO = Path(__file__).resolve().parents[2]
-PRODUCER_DEMOS = {"successes-not-read", "async-close-without-drain"}
 
 
-def demo(name: str | None, bootstrap: str | None = None) -> subprocess.CompletedProcess[str]:
-    """``python -m gochan.demos [NAME]`` as a user runs it; the session broker for the producer."""
+def demo(name: str | None) -> subprocess.CompletedProcess[str]:
+    """``python -m gochan.demos [NAME]`` as a user runs it."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
-    if bootstrap is not None:
-        env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
     args = [sys.executable, "-m", "gochan.demos", *([name] if name else [])]
     out = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
@@ -44,6 +42,7 @@ def test_list() -> None:
     listed = re.findall(r"^  (\S+) +(.+)$", out, re.M)
     assert listed == [(name, summary(name)) for name in DEMOS]
     assert all(summary(name) for name in DEMOS)
+    assert out.endswith("\n(the producer's lessons: python -m producer.demos)\n")
 
 
 def test_unknown_name_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -61,39 +60,6 @@ def test_unbuffered_deadlock() -> None:
                      out)
     assert "exit status 1 after" in out
     assert "fixed(): received 'hello' from a sender goroutine" in out
-
-
-@pytest.mark.timeout(120)
-def test_successes_not_read(kafka_cluster: KafkaCluster) -> None:
-    out = demo("successes-not-read", kafka_cluster.bootstrap_servers).stdout
-    assert f"broker {kafka_cluster.bootstrap_servers}, from KAFKA_BOOTSTRAP_SERVERS" in out
-    # The stall warning names the blocked send, at its line in the demo.
-    assert re.search(r'log: WARNING gochan: thread "MainThread" \[chan send\] blocked for '
-                     r"1\.\ds on <Chan cap=256 len=256 .*>, at gochan/demos/successes_not_read"
-                     r"\.py:\d+: p\.input\(\)\.send\(msg", out)
-    assert "AsyncProducer._collect\" [chan send] blocked for" in out  # on successes()
-    assert ("input().send() blocked after 1537 messages (gave up after 2.5s): "
-            "2*cbs + 4*max(cbs, 1) + 1 = 2*256 + 4*256 + 1 = 1537") in out
-    assert "  sent 1537/2000\n" in out  # progress
-    assert "2000 acknowledged, 0 failed; the last one is at offset 1999" in out
-    assert "2000 sent, no stall; close() returned: every one acknowledged" in out
-
-
-@pytest.mark.timeout(120)
-def test_async_close_without_drain(kafka_cluster: KafkaCluster) -> None:
-    out = demo("async-close-without-drain", kafka_cluster.bootstrap_servers).stdout
-    assert ("after 3s: successes() closed: False, errors() closed: False, 256 successes "
-            "unread, still running: AsyncProducer._dispatch, AsyncProducer._collect, "
-            "AsyncProducer._expire_overdue, AsyncProducer._shutdown") in out
-    # The stall shows where it is: the result stage's send on the unread successes(),
-    # with the hint (the shutdown's wait for it is idle, not reported: issue 14).
-    assert re.search(r'AsyncProducer\._collect" \[chan send\] blocked for .*; nobody reads '
-                     r"the producer's successes\(\)", out)
-    assert "AsyncProducer._shutdown\" [WaitGroup.wait] blocked for" not in out
-    assert "500 acknowledged, 0 failed; both closed" in out
-    assert "verify_none(): every producer goroutine has exited; producer closed: True" in out
-    assert re.search(r"returned after \d+\.\d\ds: all 500 acknowledged, producer closed: True",
-                     out)
 
 
 def test_goroutine_leak() -> None:
@@ -137,16 +103,9 @@ def _threads() -> set[threading.Thread]:
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.broker) if name in PRODUCER_DEMOS else name
-    for name in DEMOS])
-def test_in_process_leaves_nothing_behind(name: str, request: pytest.FixtureRequest,
-                                          monkeypatch: pytest.MonkeyPatch,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("name", DEMOS)
+def test_in_process_leaves_nothing_behind(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     """run() in this process: exit code 0, and no thread left (the plugin checks goroutines)."""
-    if name in PRODUCER_DEMOS:
-        cluster: KafkaCluster = request.getfixturevalue("kafka_cluster")
-        monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", cluster.bootstrap_servers)
     before = _threads()
     started = time.monotonic()
     assert load(name).run() == 0, capsys.readouterr().out
@@ -155,3 +114,13 @@ def test_in_process_leaves_nothing_behind(name: str, request: pytest.FixtureRequ
     while not _threads() <= before and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _threads() <= before, f"threads left behind: {_threads() - before}"
+
+
+def test_gochan_demos_do_not_import_the_producer() -> None:
+    """The lower layer stands on its own: no demo of gochan's loads ``producer``."""
+    modules = ", ".join(f"gochan.demos.{name.replace('-', '_')}" for name in DEMOS)
+    code = (f"import sys, gochan.demos.__main__, {modules}\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('producer', 'kafka')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert out.stdout == "[]\n"

@@ -17,9 +17,10 @@ from collections import deque
 from typing import Any
 
 from gochan import default, select
+from gochan.demos import Progress
 from producer import AsyncProducer, Config, ProducerMessage
 
-from ._lesson import Progress, on_fresh_topic
+from ._broker import on_fresh_topic
 
 MESSAGES = 2000
 WARN_AFTER = 1.0  # gochan.set_stall_warning(1.0): the default is 5 s

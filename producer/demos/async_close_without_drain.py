@@ -19,7 +19,7 @@ from typing import Any
 from gochan import Chan, goroutines, nilchan, select, verify_none
 from producer import AsyncProducer, Config, ProducerMessage
 
-from ._lesson import on_fresh_topic
+from ._broker import on_fresh_topic
 
 MESSAGES = 500  # fewer than the 1537 that would stall input() (see successes-not-read)
 WAIT = 3.0  # how long part 1 waits for the channels to close
