@@ -38,7 +38,8 @@ test-pure: $(STAMP)
 # The producer's non-slow tests that write batches, with kafka-python's pure-Python record
 # builder (the fallback when the `accel` extra is not installed). Config, partitioner,
 # mock, harness and CLI tests do not reach the builder and are left out (CI time).
-NO_ACCEL_TESTS := tests/producer/test_async_pipeline.py tests/producer/test_kafka_adjustments.py \
+NO_ACCEL_TESTS := tests/producer/test_async_pipeline.py tests/producer/test_sync_producer.py \
+	tests/producer/test_kafka_adjustments.py \
 	tests/producer/functional/test_broker_roundtrip.py \
 	$(wildcard tests/producer/functional/test_producer_*.py) tests/producer/reliability
 test-no-accel: $(STAMP)

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from fake_client import Fake
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -19,3 +20,8 @@ def subprocess_env() -> dict[str, str]:
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     return env
 
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Fake:
+    """Producers built in the test talk to a :class:`fake_client.FakeClient` (no broker)."""
+    return Fake(monkeypatch)

@@ -1,21 +1,23 @@
-"""The AsyncProducer/SyncProducer pipeline over a fake kafka-python client (no broker).
+"""The AsyncProducer pipeline over a fake kafka-python client (no broker).
 
 ``producer._kafka`` is the only module that talks to kafka-python; here its
-``new_client`` is replaced by :class:`FakeClient`, whose futures the test completes
+``new_client`` is replaced by ``fake_client.FakeClient``, whose futures the test completes
 (at once, or when it says so). That makes the exact blocking arithmetic, the close
 order and the error paths deterministic. The same points are checked against a
-real broker in ``functional/test_producer_*.py``.
+real broker in ``functional/test_producer_*.py``; SyncProducer's own unit tests are in
+``test_sync_producer.py``.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import kafka.errors as kerrors
 import pytest
+from fake_client import ADDR, Fake, FakeBatch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,8 +26,6 @@ from gochan import Chan, ClosedChannelError, go
 from producer import (
     AsyncProducer,
     BrokerError,
-    ClosedProducerError,
-    Config,
     ConfigurationError,
     InvalidPartitionError,
     InvalidTopicError,
@@ -33,138 +33,7 @@ from producer import (
     ProducerErrors,
     ProducerMessage,
     ShuttingDownError,
-    SyncProducer,
 )
-
-ADDR = "127.0.0.1:1"  # never dialled: the client is fake
-
-
-class FakeBatch:
-    """A batch of the fake client: the producer's sink and the records in it."""
-
-    def __init__(self, sink: Any, tp: tuple[str, int]) -> None:
-        self.sink = sink
-        self.tp = tp
-        self.records: list[dict[str, Any]] = []
-
-
-class FakeClient:
-    """Just enough of ``kafka.KafkaProducer`` for the producer: ``partitions_for``, the
-    per-batch appender of ``producer._kafka`` and ``close``. With ``auto`` each record
-    is a batch of its own, completed at once; otherwise records gather in batches of
-    up to ``batch_records`` per partition, completed when the test says so."""
-
-    def __init__(self, topics: dict[str, int], auto: bool) -> None:
-        self.topics = topics
-        self.auto = auto
-        self.batch_records = 3
-        self.lock = threading.Lock()
-        self.sent: list[dict[str, Any]] = []
-        self.pending: list[FakeBatch] = []
-        self.open: dict[tuple[str, int], FakeBatch] = {}
-        self.offsets: dict[tuple[str, int], int] = {}
-        self.fail_with: Callable[[dict[str, Any]], BaseException | None] = lambda rec: None
-        self.closed = False
-
-    def partitions_for(self, topic: str) -> set[int]:
-        if topic not in self.topics:
-            raise kerrors.KafkaTimeoutError(f"Failed to update metadata after 0.1 secs ({topic})")
-        return set(range(self.topics[topic]))
-
-    def appender(self, open_batch: Callable[[str, int], Any]) -> tuple[Callable[..., None],
-                                                                       Callable[[Any], None]]:
-        def append(topic: str, partition: int, key: Any, value: Any, headers: Any,
-                   timestamp_ms: Any, item: Any) -> None:
-            if key is None and value is None:
-                raise ValueError("Need at least one: key or value")
-            record = {"topic": topic, "value": value, "key": key, "headers": headers,
-                      "partition": partition, "timestamp_ms": timestamp_ms}
-            tp = (topic, partition)
-            with self.lock:
-                self.sent.append(record)
-                batch = self.open.get(tp)
-                if self.auto or batch is None or len(batch.records) >= self.batch_records:
-                    batch = self.open[tp] = FakeBatch(open_batch(topic, partition), tp)
-                    if not self.auto:
-                        self.pending.append(batch)
-                batch.records.append(record)
-                batch.sink.items.append(item)
-            if self.auto:
-                self._complete(batch)
-
-        def seal(sink: Any) -> None:
-            with self.lock:
-                for tp, batch in list(self.open.items()):
-                    if batch.sink is sink:
-                        del self.open[tp]
-
-        return append, seal
-
-    def _complete(self, batch: FakeBatch) -> None:
-        with self.lock:
-            if self.open.get(batch.tp) is batch:
-                del self.open[batch.tp]
-        errors = [self.fail_with(rec) for rec in batch.records]
-        if any(errors):
-            def record_error(i: int) -> BaseException:
-                return errors[i] or kerrors.KafkaError("part of a batch with a bad record")
-            batch.sink.completed((-1, -1, record_error))
-            return
-        with self.lock:
-            offset = self.offsets.get(batch.tp, 0)
-            self.offsets[batch.tp] = offset + len(batch.records)
-        batch.sink.completed((offset, -1, None))
-
-    def complete_all(self) -> int:
-        """Complete every pending batch; how many records they held."""
-        with self.lock:
-            pending, self.pending = self.pending, []
-        for batch in pending:
-            self._complete(batch)
-        return sum(len(b.records) for b in pending)
-
-    def close(self, timeout: float | None = None) -> None:
-        self.closed = True
-
-
-def _fake_appender(client: FakeClient, open_batch: Callable[[str, int], Any],
-                   ) -> tuple[Callable[..., None], Callable[[Any], None]]:
-    return client.appender(open_batch)
-
-
-class Fake:
-    """The fixture: builds producers over fake clients and remembers them."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.topics = {"t": 1, "t3": 3}
-        self.auto = True
-        self.clients: list[FakeClient] = []
-        monkeypatch.setattr(ap, "new_client", self._new_client)
-        monkeypatch.setattr(ap, "appender", _fake_appender)
-
-    def _new_client(self, addrs: Any, config: Any) -> FakeClient:
-        client = FakeClient(self.topics, self.auto)
-        self.clients.append(client)
-        return client
-
-    @property
-    def client(self) -> FakeClient:
-        return self.clients[-1]
-
-    def config(self, cbs: int = 256, successes: bool = False, errors: bool = True,
-               **producer_fields: Any) -> Config:
-        config = Config()
-        config.channel_buffer_size = cbs
-        config.producer.return_successes = successes
-        config.producer.return_errors = errors
-        for name, value in producer_fields.items():
-            setattr(config.producer, name, value)
-        return config
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Fake:
-    return Fake(monkeypatch)
 
 
 def drain_both(p: AsyncProducer) -> tuple[list[ProducerMessage], list[ProducerError]]:
@@ -733,72 +602,6 @@ def test_close_is_bounded_when_the_client_never_completes(
         p.close()
     assert time.monotonic() - start < 5
     assert sorted(e.msg.metadata for e in info.value) == list(range(300))
-
-
-@pytest.mark.timeout(30)
-def test_sync_send_message_fails_once_overdue(fake: Fake, monkeypatch: pytest.MonkeyPatch,
-                                              ) -> None:
-    monkeypatch.setattr(ap, "_EXPIRY_PERIOD", 0.05)
-    fake.auto = False
-    producer = SyncProducer(ADDR, fake.config(successes=True))
-    producer._producer._overdue_after = 0.3
-    with pytest.raises(BrokerError, match="no result from the Kafka client"):
-        producer.send_message(ProducerMessage("t", value=b"a"))
-    fake.client.complete_all()
-    producer.close()
-
-
-# -- SyncProducer ----------------------------------------------------------------------------
-
-@pytest.fixture
-def sync(fake: Fake) -> Iterator[SyncProducer]:
-    config = fake.config(successes=True, max_message_bytes=1000)
-    producer = SyncProducer(ADDR, config)
-    yield producer
-    producer.close()
-
-
-@pytest.mark.timeout(30)
-def test_sync_send_message(sync: SyncProducer) -> None:
-    assert sync.send_message(ProducerMessage("t", value=b"a")) == (0, 0)
-    assert sync.send_message(ProducerMessage("t", value=b"b")) == (0, 1)
-    with pytest.raises(ConfigurationError, match=r"Producer\.MaxMessageBytes"):
-        sync.send_message(ProducerMessage("t", value=b"x" * 2000))  # the bare cause
-    assert sync.send_message(ProducerMessage("t", value=b"c")) == (0, 2)
-
-
-@pytest.mark.timeout(30)
-def test_sync_send_messages_partial_failure(sync: SyncProducer) -> None:
-    msgs = [ProducerMessage("t", value=b"x" * (2000 if i % 3 == 0 else 1), metadata=i)
-            for i in range(9)]
-    with pytest.raises(ProducerErrors) as info:
-        sync.send_messages(msgs)
-    assert [e.msg for e in info.value] == [msgs[0], msgs[3], msgs[6]]
-    assert all(isinstance(e.err, ConfigurationError) for e in info.value)
-    ok = [m for i, m in enumerate(msgs) if i % 3]
-    assert [m.offset for m in ok] == list(range(6))
-    assert all(m.offset == -1 for i, m in enumerate(msgs) if i % 3 == 0)
-    sync.send_messages([])  # nothing to do
-
-
-@pytest.mark.timeout(30)
-def test_sync_after_close(fake: Fake) -> None:
-    producer = SyncProducer(ADDR, None)
-    producer.send_message(ProducerMessage("t", value=b"a"))
-    producer.close()
-    with pytest.raises(ClosedProducerError):
-        producer.send_message(ProducerMessage("t", value=b"b"))
-    with pytest.raises(ClosedProducerError):
-        producer.send_messages([ProducerMessage("t", value=b"c")])
-    producer.close()  # harmless
-
-
-@pytest.mark.timeout(30)
-def test_sync_rejects_non_messages(sync: SyncProducer) -> None:
-    with pytest.raises(TypeError):
-        sync.send_message("not a message")  # type: ignore[arg-type]
-    with pytest.raises(TypeError):
-        sync.send_messages([ProducerMessage("t", value=b"a"), None])  # type: ignore[list-item]
 
 
 @pytest.mark.timeout(30)

@@ -1,10 +1,9 @@
 """``python -m producer perf`` (sarama's kafka-producer-performance) as a subprocess, and
-``benchmarks/peers.py --quick`` as a smoke test."""
+``benchmarks/peers.py --quick``'s smoke test is in ``tests/test_benchmarks_smoke.py``."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import subprocess
 import sys
@@ -12,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-import gochan
 from producer._perf import parse_duration, percentiles
 from producer.testing import KafkaCluster
 
@@ -132,52 +130,3 @@ def test_percentiles() -> None:
     assert percentiles([]) == {}
     pct = percentiles([i / 1000 for i in range(1000, 0, -1)])  # 1..1000 ms, unsorted
     assert pct == {"p50": 501.0, "p75": 751.0, "p95": 951.0, "p99": 991.0, "p99.9": 1000.0}
-
-
-def _have(module: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(module) is not None
-
-
-@pytest.mark.timeout(240)
-def test_peers_benchmark_quick(kafka_cluster: KafkaCluster, subprocess_env: dict[str, str],
-                               tmp_path: Path) -> None:
-    """benchmarks/peers.py --quick runs end to end on the session broker (the Python peers;
-    confluent-kafka and sarama only if installed) and writes its JSON and PNGs."""
-    skip = ["sarama"]  # needs Go: the benchmark itself covers it
-    if not _have("confluent_kafka"):
-        skip.append("confluent-kafka")
-    if not _have("matplotlib"):
-        pytest.skip("matplotlib (a dev dependency) is not installed")
-    env = dict(subprocess_env, KAFKA_BOOTSTRAP_SERVERS=kafka_cluster.bootstrap_servers)
-    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "peers.py"), "--quick",
-                          "--skip", ",".join(skip), "--out-dir", str(tmp_path)],
-                         capture_output=True, text=True, env=env, timeout=220, cwd=REPO)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    data = json.loads((tmp_path / "peers.json").read_text())
-    peers = {row["peer"]: row for row in data["peers"]}
-    expected = {"AsyncProducer", "SyncProducer", "AsyncProducer-noaccel", "kafka-python"}
-    if "confluent-kafka" not in skip:
-        expected.add("confluent-kafka")
-    if gochan.build_info()["build"] == "compiled":  # and the pure build beside it
-        expected.add("AsyncProducer-pure")
-    assert set(peers) == expected
-    assert peers["AsyncProducer-noaccel"]["extra"]["accelerated"] is False
-    assert isinstance(peers["AsyncProducer"]["threads_cpu_us_per_msg"], dict)  # 10 ms ticks
-    for row in peers.values():
-        assert row["msg_per_s"] > 0 and row["p50_ms"] > 0 and row["p99_ms"] >= row["p50_ms"]
-        assert row["cpu_us_per_msg"] > 0
-    assert peers["AsyncProducer"]["ratio_vs_async"] == 1.0
-    assert "AsyncProducer" in out.stdout and "ratio" in out.stdout
-    scaling = json.loads((tmp_path / "scaling.json").read_text())
-    assert {row["size"] for row in scaling["by_size"]} == {10, 100, 1000, 10_000, 100_000}
-    assert {row["partitions"] for row in scaling["by_partitions"]} == {1, 4, 16, 64}
-    latency = json.loads((tmp_path / "latency.json").read_text())
-    assert {row["peer"] for row in latency["latency"]} == expected - {
-        "SyncProducer", "AsyncProducer-pure", "AsyncProducer-noaccel"}
-    assert latency["workload"]["rate"] == 5000
-    for row in latency["latency"]:
-        assert row["p99_ms"] >= row["p50_ms"] > 0
-    for name in ("peers.png", "latency.png", "scaling.png"):
-        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

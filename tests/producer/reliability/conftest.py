@@ -3,21 +3,13 @@ fault-injection test, and fresh replicated topics on it."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
+from reliability_helpers import heal
 
-# producer_helpers (consume/drain helpers of the functional tests) is imported by name.
-_FUNCTIONAL = str(Path(__file__).resolve().parents[1] / "functional")
-if _FUNCTIONAL not in sys.path:
-    sys.path.insert(0, _FUNCTIONAL)
-
-from reliability_helpers import heal  # noqa: E402
-
-from producer.testing import KafkaCluster  # noqa: E402
-from producer.testing.pytest_plugin import unique_topic_name  # noqa: E402
+from producer.testing import KafkaCluster
+from producer.testing.pytest_plugin import unique_topic_name
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Helpers for the producer's functional tests (``test_producer_*.py``)."""
+"""Helpers for the producer tests on a broker (functional ``test_producer_*.py`` and the
+reliability tests): importable by name from any test under ``tests/producer/``."""
 
 from __future__ import annotations
 
