@@ -1,7 +1,9 @@
 """Drawing a :class:`~gochan._waitgraph.WaitGraph`: Graphviz DOT, and SVG.
 
-SVG comes from Graphviz's ``dot`` when it is on ``PATH``, else from our own layered
-layout: nodes in columns by their distance from the first waiter along the edges
+SVG comes from our own layered layout by default (the same on every machine, with
+``data-*`` attributes on each node and edge: state, kind, highlight), or from
+Graphviz's ``dot`` when asked (``engine="dot"``, or ``"auto"``: dot where installed).
+Our layout: nodes in columns by their distance from the first waiter along the edges
 (the main thread first, then goroutines by id), edges to the next column straight,
 the others (back edges closing a cycle) curved. Both mark each node and edge the
 same way (``<g class="node">`` / ``<g class="edge">`` with a ``<title>`` of the node
@@ -74,8 +76,9 @@ def to_dot(graph: WaitGraph) -> str:
     return "\n".join(out) + "\n"
 
 
-def to_svg(graph: WaitGraph, engine: str = "auto") -> str:
-    """SVG for ``graph``: ``engine`` is ``dot``, ``builtin`` or ``auto`` (dot if installed).
+def to_svg(graph: WaitGraph, engine: str = "builtin") -> str:
+    """SVG for ``graph``: ``engine`` is ``builtin`` (ours), ``dot`` or ``auto`` (dot if
+    installed, else ours).
 
     Raises:
         ValueError: an unknown engine.

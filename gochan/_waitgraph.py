@@ -22,9 +22,8 @@ an object with waiters and nobody to unblock it is a dangling wait (``nilchan``,
 channel only its own waiter knows, a ``successes()`` nobody reads), orange with
 everything waiting on it down the chain.
 
-``WaitGraph.to_dot()`` gives Graphviz DOT; ``to_svg()`` lays the graph out with
-Graphviz's ``dot`` when it is installed and with our own small layered layout
-otherwise (``_graphsvg.py``).
+``WaitGraph.to_dot()`` gives Graphviz DOT; ``to_svg()`` lays the graph out with our
+own small layered layout (``_graphsvg.py``), or with Graphviz's ``dot`` when asked.
 """
 
 from __future__ import annotations
@@ -97,14 +96,14 @@ class WaitGraph:
 
         return to_dot(self)
 
-    def to_svg(self, engine: str = "auto") -> str:
-        """The graph as SVG: ``engine`` ``"dot"`` (Graphviz), ``"builtin"`` (ours), or
-        ``"auto"`` (Graphviz where installed, else ours)."""
+    def to_svg(self, engine: str = "builtin") -> str:
+        """The graph as SVG: ``engine`` ``"builtin"`` (ours, the default), ``"dot"``
+        (Graphviz), or ``"auto"`` (Graphviz where installed, else ours)."""
         from ._graphsvg import to_svg
 
         return to_svg(self, engine)
 
-    def write(self, path: str | os.PathLike[str], engine: str = "auto") -> Path:
+    def write(self, path: str | os.PathLike[str], engine: str = "builtin") -> Path:
         """Write ``.svg`` or ``.dot`` (``.gv``), picked by the extension; returns the path."""
         path = Path(path)
         suffix = path.suffix.lower()

@@ -8,7 +8,6 @@ them), writing ``Deadlock.graph``; live stalls are drawn with ``gochan.wait_grap
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -141,10 +140,26 @@ def test_write_picks_the_format(tmp_path: Path) -> None:
         graph.to_svg("neato")
 
 
-@pytest.mark.skipif(shutil.which("dot") is not None, reason="Graphviz is installed here")
-def test_dot_engine_says_graphviz_is_missing() -> None:
+def test_dot_engine_says_graphviz_is_missing(monkeypatch: pytest.MonkeyPatch,
+                                             tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot here
     with pytest.raises(FileNotFoundError, match="apt-get install graphviz"):
         gochan.wait_graph().to_svg("dot")
+    assert gochan.wait_graph().to_svg("auto").startswith("<svg")  # ours instead
+
+
+def test_svg_is_ours_unless_graphviz_is_asked_for(monkeypatch: pytest.MonkeyPatch,
+                                                  tmp_path: Path) -> None:
+    """The default SVG is the same on every machine (the data-* attributes that the
+    browser tests read), even where a Graphviz dot is on PATH; engine="dot" uses it."""
+    fake_dot = tmp_path / "dot"
+    fake_dot.write_text("#!/bin/sh\ncat >/dev/null\necho '<svg id=\"from-dot\"/>'\n")
+    fake_dot.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ.get('PATH', '')}")
+    graph = gochan.wait_graph()
+    assert "from-dot" not in graph.write(tmp_path / "g.svg").read_text()
+    assert "from-dot" in graph.to_svg("dot")
+    assert "from-dot" in graph.to_svg("auto")
 
 
 def test_a_bound_method_held_in_a_variable_counts() -> None:
