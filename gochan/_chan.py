@@ -9,7 +9,9 @@ allocate anything or touch the registry of blocked operations.
 
 Invariants (with the lock held, ignoring stale entries of claimed waiters):
 ``recvq`` non-empty implies the buffer is empty; ``sendq`` non-empty implies the
-buffer is full; at most one of the two queues holds live entries.
+buffer is full; the two queues never hold live entries of two different waiters
+(one select may park on both queues of one unbuffered channel, as in Go); a
+closed channel has empty queues. :meth:`Chan._check_invariants` checks them.
 """
 
 from __future__ import annotations
@@ -109,6 +111,52 @@ class Chan(Generic[T]):
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return f"<Chan cap={self._cap} len={len(self._buf)} {state} made at {self._site}>"
+
+    def _check_invariants(self) -> None:
+        """Raise ``AssertionError`` naming the first broken invariant (module docstring).
+
+        For tests: the hypothesis state machine calls it after every step, the stress
+        tests at quiescent points. Takes the lock; O(len(queues)).
+        """
+        with self._lock:
+            n, cap = len(self._buf), self._cap
+            where = f"{self!r}"
+            if n > cap:
+                raise AssertionError(f"{where}: {n} values buffered, over the capacity {cap}")
+            live: list[list[Waiter]] = []
+            for name, queue in (("recvq", self._recvq), ("sendq", self._sendq)):
+                waiters: list[Waiter] = []
+                for entry in queue:
+                    if entry.queue is not queue or entry.lock is not self._lock:
+                        raise AssertionError(f"{where}: an entry in {name} names another queue")
+                    waiter = entry.waiter
+                    if not waiter.claimed:
+                        if entry not in waiter.entries:
+                            raise AssertionError(
+                                f"{where}: a live entry in {name} is not in its waiter's entries"
+                            )
+                        waiters.append(waiter)
+                live.append(waiters)
+            receivers, senders = live
+            if self._closed and (self._recvq or self._sendq):
+                raise AssertionError(
+                    f"{where}: closed with {len(self._recvq)} receivers and "
+                    f"{len(self._sendq)} senders still queued"
+                )
+            if receivers and n:
+                raise AssertionError(
+                    f"{where}: {len(receivers)} receivers parked with {n} values buffered"
+                )
+            if senders and n < cap:
+                raise AssertionError(
+                    f"{where}: {len(senders)} senders parked while the buffer has room"
+                )
+            # Both non-empty and more than one waiter in all: some receiver and some
+            # other sender could have met. One select parked on both queues is fine.
+            if receivers and senders and len({id(w) for w in receivers + senders}) > 1:
+                raise AssertionError(
+                    f"{where}: a receiver and a different sender both parked (they should have met)"
+                )
 
     # -- the locked steps shared with select (Requires: self._lock held) ---------------
 

@@ -336,6 +336,11 @@ class ChannelMachine(RuleBasedStateMachine):
         self.check_resolved()
 
     @invariant()
+    def channel_invariants_hold(self) -> None:
+        for ch in self.chans:
+            ch._check_invariants()
+
+    @invariant()
     def lengths_and_closed_flags_match(self) -> None:
         for ch, m in zip(self.chans, self.model, strict=True):
             assert len(ch) == len(m.buf)
@@ -501,6 +506,8 @@ def test_concurrent_programs(program: tuple[list[int], list[list[Any]]]) -> None
     ]
     for r in runners:
         r.result(JOIN_TIMEOUT)
+    for ch in chans:
+        ch._check_invariants()  # quiescent: every thread has finished
     leftover: list[list[Any]] = []
     for ch in chans:
         values = []

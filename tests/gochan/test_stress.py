@@ -74,6 +74,8 @@ def test_crossed_selects_never_stall() -> None:
             for g in goroutines:
                 g.join(JOIN_TIMEOUT)
             pytest.fail(f"crossed selects stalled at {now}; blocked: {stuck}")
+    x._check_invariants()
+    y._check_invariants()
     assert not errors, errors
     assert progress == [CROSSED_ITERATIONS, CROSSED_ITERATIONS]
 
@@ -120,10 +122,14 @@ def test_producers_consumers_with_select_and_close(caps: tuple[int, int]) -> Non
         wg.go(produce, p)
     readers = [spawn(consume, c) for c in range(consumers)]
     assert wg.wait(timeout=60), "producers stuck"
+    a._check_invariants()  # consumers may be parked, under the lock that is a valid state
+    b._check_invariants()
     a.close()
     b.close()
     for r in readers:
         r.result(60)
+    a._check_invariants()
+    b._check_invariants()
 
     everything = collections.Counter(v for mine in got for _, v in mine)
     assert everything == collections.Counter(
@@ -186,10 +192,14 @@ def test_timeouts_racing_handoffs_lose_nothing() -> None:
         wg.go(send, s)
     readers = [spawn(receive, r) for r in range(receivers)]
     assert wg.wait(timeout=100), "senders stuck"
+    ch._check_invariants()
+    other._check_invariants()
     ch.close()
     other.close()
     for r in readers:
         r.result(60)
+    ch._check_invariants()
+    other._check_invariants()
     everything = collections.Counter(v for mine in received for v in mine)
     expected = collections.Counter((s, q) for s in range(senders) for q in range(per_sender))
     assert everything == expected
@@ -213,6 +223,8 @@ def test_close_while_parked_repeatedly() -> None:
             parked = [spawn(ch.send, i) for i in range(3)]
             parked += [spawn(select, (ch.send, 10 + i), other.recv) for i in range(3)]
             wait_blocked(6, chan=ch)
+            ch._check_invariants()
+            other._check_invariants()
             ch.close()
             for p in parked:
                 p.join()
@@ -226,9 +238,13 @@ def test_close_while_parked_repeatedly() -> None:
             parked = [spawn(ch.recv_ok) for _ in range(3)]
             parked += [spawn(select, other.recv, ch.recv_ok) for _ in range(3)]
             wait_blocked(6, chan=ch)
+            ch._check_invariants()
+            other._check_invariants()
             ch.close()
             results = [p.result() for p in parked]
             assert results == [(None, False)] * 3 + [(1, (None, False))] * 3
+        ch._check_invariants()
+        other._check_invariants()
         # The selects' entries on the other channel were withdrawn.
         with pytest.raises(Exception, match="would block"):
             other.try_send(0)
