@@ -37,6 +37,7 @@ from ._waitgraph import WaitGraph, wait_graph
 
 # isort: split
 from . import trace as trace  # last: it hooks into the modules above
+from ._public import present_as as _present_as
 
 __all__ = [
     "CancelFunc",
@@ -84,13 +85,4 @@ __all__ = [
     "with_value",
 ]
 
-for _name in __all__:
-    _obj = globals()[_name]
-    # Any callable (the compiled build's functions are builtins or mypyc's own type),
-    # except the read-only type aliases (CancelFunc).
-    if callable(_obj):
-        try:
-            _obj.__module__ = "gochan"
-        except AttributeError:
-            pass
-del _name, _obj
+_present_as("gochan", globals(), __all__)

@@ -1,5 +1,7 @@
 """A Kafka producer with the semantics of Go's sarama, built on gochan and kafka-python."""
 
+from gochan._public import present_as as _present_as
+
 from ._async_producer import AsyncProducer
 from ._config import (
     Compression,
@@ -79,8 +81,4 @@ __all__ = [
     "TLSConfig",
 ]
 
-for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, type):
-        _obj.__module__ = "producer"
-del _name, _obj
+_present_as("producer", globals(), __all__)

@@ -20,6 +20,8 @@ an exception (or ``False``). ``ErrorReporter`` is ``Callable[[str], object]``, t
 Like sarama's ``mocks``, this package has no API-stability promise yet.
 """
 
+from gochan._public import present_as as _present_as
+
 from ._async_producer import AsyncProducer
 from ._common import ErrorReporter, MessageChecker, OutOfExpectationsError, ValueChecker
 from ._sync_producer import SyncProducer
@@ -33,8 +35,4 @@ __all__ = [
     "ValueChecker",
 ]
 
-for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, type):
-        _obj.__module__ = "producer.mocks"
-del _name, _obj
+_present_as("producer.mocks", globals(), __all__)
