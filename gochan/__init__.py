@@ -1,4 +1,33 @@
-"""Go's concurrency model on Python threads: channels, select, goroutines and friends."""
+"""Go's concurrency model on Python threads: channels, select, goroutines and friends.
+
+Go's names and ours (durations are seconds, as in ``time.sleep``; a Go panic is an
+exception carrying Go's own text)::
+
+    Go                                  gochan
+    ----------------------------------  --------------------------------------------
+    make(chan T), make(chan T, n)       Chan(), Chan(n)                     (_chan)
+    ch <- v; v := <-ch; v, ok := <-ch   ch.send(v); ch.recv(); ch.recv_ok()
+    close(ch); len(ch); cap(ch)         ch.close(); len(ch); ch.cap
+    for v := range ch                   for v in ch: / async for v in ch:
+    var ch chan T (nil channel)         nilchan
+    select { case ...: default: }       select(ch.recv, (ch.send, v), default) (_select)
+    (the same, from an asyncio task)    await ch.send_async(v), select_async(...) (_aio)
+    go f(x)                             go(f, x) -> Goroutine; set_panic_handler (_goroutine)
+    sync.WaitGroup, sync.Once           WaitGroup, Once                     (_sync)
+    time.After/Tick/NewTimer/AfterFunc  after, tick, Ticker, Timer, after_func (_timer)
+    context.Background/TODO/With...     background, todo, with_cancel/_deadline/
+                                        _timeout/_value, Context, Canceled,
+                                        DeadlineExceeded                    (_context)
+    semaphore.Weighted; errgroup.Group  Weighted (_semaphore); Group (_errgroup)
+    "all goroutines are asleep"         Deadlock, set_deadlock_detection    (_deadlock)
+    SIGQUIT goroutine dump              dump, install_dump_handler, goroutines (_dump)
+    (not in Go) stalls, wait-for graph  set_stall_warning, set_stall_hint, wait_graph,
+                                        WaitGraph, idle_waits, gochan.trace
+    (not in Go) non-blocking forms      ch.try_send, ch.try_recv -> WouldBlock
+
+``build_info()`` says whether the compiled (mypyc) or the pure-Python build runs;
+``gochan.pytest_plugin`` fails tests that leak goroutines (Uber's goleak).
+"""
 
 # First: picks the compiled or the pure build before any module imports a hot module.
 from ._build import build_info

@@ -1,4 +1,39 @@
-"""A Kafka producer with the semantics of Go's sarama, built on gochan and kafka-python."""
+"""A Kafka producer with the semantics of Go's sarama, built on gochan and kafka-python.
+
+sarama's names and ours (Go's channels are :class:`gochan.Chan`; methods are
+snake_case; durations are seconds)::
+
+    sarama                                producer
+    ------------------------------------  -------------------------------------------
+    NewAsyncProducer(addrs, cfg)          AsyncProducer(addrs, cfg)    (_async_producer)
+    p.Input() <- msg                      p.input().send(msg)
+    p.Successes(), p.Errors()             p.successes(), p.errors()
+    p.AsyncClose(), p.Close()             p.async_close(), p.close()
+    NewSyncProducer(addrs, cfg)           SyncProducer(addrs, cfg)     (_sync_producer)
+    SendMessage(msg) -> part, off, err    send_message(msg) -> (partition, offset)
+    SendMessages(msgs)                    send_messages(msgs), raises ProducerErrors
+    (not in sarama) asyncio               open_async, async with, aclose,
+                                          send_message(s)_async         (_aio)
+    ProducerMessage                       ProducerMessage              (_message)
+    NewConfig(), Producer.Retry.Max ...   Config(), config.producer.retry.max (_config)
+    RequiredAcks, CompressionCodec        RequiredAcks, Compression
+    NewHashPartitioner, NewRandom...,     HashPartitioner, RandomPartitioner,
+    NewRoundRobin..., NewManual...,       RoundRobinPartitioner, ManualPartitioner,
+    NewConsistentCRCHash..., Murmur2      Crc32Partitioner, Murmur2Partitioner;
+                                          PARTITIONERS by name       (_partitioner)
+    ProducerError, ProducerErrors         ProducerError, ProducerErrors  (_errors)
+    ErrShuttingDown, ErrInvalidPartition  ShuttingDownError (alias ErrShuttingDown),
+                                          InvalidPartitionError
+    ConfigurationError                    ConfigurationError
+    (a call after Close)                  ClosedProducerError
+    sarama/mocks                          producer.mocks
+    tools/kafka-producer-performance      python -m producer perf      (_perf)
+    (not in sarama) a broker on demand    producer.testing.local_kafka,
+                                          python -m producer broker
+
+Error messages about configuration name each field in both spellings
+(``producer.return_successes (sarama: Producer.Return.Successes)``).
+"""
 
 from gochan._public import present_as as _present_as
 
