@@ -225,18 +225,13 @@ if sys.version_info >= (3, 11):
 
 async def send(ch: Chan[T], value: T) -> None:
     """``await ch.send_async(v)``: see :meth:`gochan.Chan.send_async`."""
-    lock = ch._lock
-    with lock:
+    with ch._lock:
         if ch._closed:
             raise ClosedChannelError(SEND_ON_CLOSED)
-        if ch._recvq and ch._give_locked(value):
-            return
-        if len(ch._buf) < ch._cap:
-            ch._buf.append(value)
+        if ch._send_locked(value):
             return
         waiter = AsyncWaiter(_get_running_loop())
-        sendq = ch._sendq
-        sendq.append(Entry(waiter, 0, value, lock, sendq))
+        ch._park_locked(ch._sendq, waiter, value)
     await _park(waiter, "chan send", (("send", ch),))
     if not waiter.ok:
         raise ClosedChannelError(SEND_ON_CLOSED)
@@ -244,35 +239,28 @@ async def send(ch: Chan[T], value: T) -> None:
 
 async def recv(ch: Chan[T]) -> T | None:
     """``await ch.recv_async()``: see :meth:`gochan.Chan.recv_async`."""
-    lock = ch._lock
-    with lock:
-        buf = ch._buf
-        if buf and not ch._sendq:
-            return buf.popleft()
+    with ch._lock:
         value = ch._recv_locked()
         if value is not NOTHING:
             return value  # type: ignore[no-any-return]
         if ch._closed:
             return None
         waiter = AsyncWaiter(_get_running_loop())
-        recvq = ch._recvq
-        recvq.append(Entry(waiter, 0, None, lock, recvq))
+        ch._park_locked(ch._recvq, waiter, None)
     await _park(waiter, "chan receive", (("recv", ch),))
     return waiter.value  # type: ignore[no-any-return]
 
 
 async def recv_ok(ch: Chan[T]) -> tuple[T | None, bool]:
     """``await ch.recv_ok_async()``: see :meth:`gochan.Chan.recv_ok_async`."""
-    lock = ch._lock
-    with lock:
+    with ch._lock:
         value = ch._recv_locked()
         if value is not NOTHING:
             return value, True
         if ch._closed:
             return None, False
         waiter = AsyncWaiter(_get_running_loop())
-        recvq = ch._recvq
-        recvq.append(Entry(waiter, 0, None, lock, recvq))
+        ch._park_locked(ch._recvq, waiter, None)
     await _park(waiter, "chan receive", (("recv", ch),))
     return waiter.value, waiter.ok
 

@@ -158,7 +158,9 @@ class Chan(Generic[T]):
                     f"{where}: a receiver and a different sender both parked (they should have met)"
                 )
 
-    # -- the locked steps shared with select (Requires: self._lock held) ---------------
+    # -- the locked steps (Requires: self._lock held) ---------------------------------
+    # Each send and receive rule is written once, here: the blocking methods below, the
+    # asyncio ones (_aio), select's poll and the timers all take these steps.
 
     def _give_locked(self, value: T) -> bool:
         """Hand ``value`` to the first live parked receiver, if there is one."""
@@ -210,6 +212,11 @@ class Chan(Generic[T]):
                 return entry.value
         return NOTHING
 
+    def _park_locked(self, queue: deque[Entry], waiter: Waiter, value: Any) -> None:
+        """Queue ``waiter`` as a parked sender of ``value`` (``queue`` is ``_sendq``) or a
+        parked receiver (``_recvq``), after the step above said the operation would block."""
+        queue.append(Entry(waiter, 0, value, self._lock, queue))
+
     # -- send -------------------------------------------------------------------------
 
     def send(self, value: T, timeout: float | None = None) -> None:
@@ -226,15 +233,12 @@ class Chan(Generic[T]):
         with self._lock:
             if self._closed:
                 raise ClosedChannelError(SEND_ON_CLOSED)
-            if self._recvq and self._give_locked(value):
-                return
-            if len(self._buf) < self._cap:
-                self._buf.append(value)
+            if self._send_locked(value):
                 return
             if timeout is not None and timeout <= 0:
                 raise TimeoutError("send timed out")
             waiter = Waiter()
-            self._sendq.append(Entry(waiter, 0, value, self._lock, self._sendq))
+            self._park_locked(self._sendq, waiter, value)
         if not block(waiter, "chan send", (("send", self),), sys._getframe(0), timeout):
             raise TimeoutError("send timed out")
         waiter.entries.clear()  # the claimer popped the entry: break the cycle for refcounting
@@ -266,6 +270,8 @@ class Chan(Generic[T]):
         with self._lock:
             if self._closed:
                 raise ClosedChannelError(SEND_ON_CLOSED)
+            # A batched copy of _send_locked (hand-offs first, then the buffer), so a
+            # burst fills the buffer with one extend: keep the two in step.
             i, n = start, len(values)
             if limit is not None:
                 n = min(n, start + limit)
@@ -291,9 +297,6 @@ class Chan(Generic[T]):
             TimeoutError: ``timeout`` (seconds) ran out first; nothing was received.
         """
         with self._lock:
-            buf = self._buf
-            if buf and not self._sendq:
-                return buf.popleft()
             value = self._recv_locked()
             if value is not NOTHING:
                 return value  # type: ignore[no-any-return]
@@ -302,7 +305,7 @@ class Chan(Generic[T]):
             if timeout is not None and timeout <= 0:
                 raise TimeoutError("receive timed out")
             waiter = Waiter()
-            self._recvq.append(Entry(waiter, 0, None, self._lock, self._recvq))
+            self._park_locked(self._recvq, waiter, None)
         if not block(waiter, "chan receive", (("recv", self),), sys._getframe(0), timeout):
             raise TimeoutError("receive timed out")
         waiter.entries.clear()
@@ -323,7 +326,7 @@ class Chan(Generic[T]):
             if timeout is not None and timeout <= 0:
                 raise TimeoutError("receive timed out")
             waiter = Waiter()
-            self._recvq.append(Entry(waiter, 0, None, self._lock, self._recvq))
+            self._park_locked(self._recvq, waiter, None)
         if not block(waiter, "chan receive", (("recv", self),), sys._getframe(0), timeout):
             raise TimeoutError("receive timed out")
         waiter.entries.clear()
