@@ -228,7 +228,13 @@ async def send(ch: Chan[T], value: T) -> None:
     with ch._lock:
         if ch._closed:
             raise ClosedChannelError(SEND_ON_CLOSED)
-        if ch._send_locked(value):
+        # Inlined copy of Chan._send_locked, as in Chan.send (pure build: ~6% of an
+        # awaited send+receive). Keep in step with it.
+        if ch._recvq and ch._give_locked(value):
+            return
+        buf = ch._buf
+        if len(buf) < ch._cap:
+            buf.append(value)
             return
         waiter = AsyncWaiter(_get_running_loop())
         ch._park_locked(ch._sendq, waiter, value)
@@ -240,6 +246,10 @@ async def send(ch: Chan[T], value: T) -> None:
 async def recv(ch: Chan[T]) -> T | None:
     """``await ch.recv_async()``: see :meth:`gochan.Chan.recv_async`."""
     with ch._lock:
+        # Inlined copy of Chan._recv_locked's first case, as in Chan.recv.
+        buf = ch._buf
+        if buf and not ch._sendq:
+            return buf.popleft()
         value = ch._recv_locked()
         if value is not NOTHING:
             return value  # type: ignore[no-any-return]

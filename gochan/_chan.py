@@ -160,7 +160,8 @@ class Chan(Generic[T]):
 
     # -- the locked steps (Requires: self._lock held) ---------------------------------
     # Each send and receive rule is written once, here: the blocking methods below, the
-    # asyncio ones (_aio), select's poll and the timers all take these steps.
+    # asyncio ones (_aio), select's poll and the timers all take these steps. The only
+    # other copies are inlined fast paths, each marked with the step it copies.
 
     def _give_locked(self, value: T) -> bool:
         """Hand ``value`` to the first live parked receiver, if there is one."""
@@ -233,7 +234,12 @@ class Chan(Generic[T]):
         with self._lock:
             if self._closed:
                 raise ClosedChannelError(SEND_ON_CLOSED)
-            if self._send_locked(value):
+            # Inlined copy of _send_locked: the call costs ~5% of a buffered send in the
+            # pure build (issue 15's micro-benchmark). Keep in step with it.
+            if self._recvq and self._give_locked(value):
+                return
+            if len(self._buf) < self._cap:
+                self._buf.append(value)
                 return
             if timeout is not None and timeout <= 0:
                 raise TimeoutError("send timed out")
@@ -297,6 +303,11 @@ class Chan(Generic[T]):
             TimeoutError: ``timeout`` (seconds) ran out first; nothing was received.
         """
         with self._lock:
+            # Inlined copy of _recv_locked's first case (values buffered, no parked
+            # sender): ~13% of a buffered send+recv in the pure build, ~2% compiled.
+            buf = self._buf
+            if buf and not self._sendq:
+                return buf.popleft()
             value = self._recv_locked()
             if value is not NOTHING:
                 return value  # type: ignore[no-any-return]
