@@ -30,6 +30,7 @@ snake_case; durations are seconds)::
     tools/kafka-producer-performance      python -m producer perf      (_perf)
     (not in sarama) a broker on demand    producer.testing.local_kafka,
                                           python -m producer broker
+    (not in sarama) lessons               python -m producer.demos
 
 Error messages about configuration name each field in both spellings
 (``producer.return_successes (sarama: Producer.Return.Successes)``).
