@@ -6,34 +6,22 @@ No broker and no Java: the producer's demos are tested in
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
+from demo_helpers import run_demos
 
 from gochan.demos import DEMOS, load, summary
 from gochan.demos.__main__ import main
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def demo(name: str | None) -> subprocess.CompletedProcess[str]:
     """``python -m gochan.demos [NAME]`` as a user runs it."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    args = [sys.executable, "-m", "gochan.demos", *([name] if name else [])]
-    out = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
-    assert out.returncode == 0, out.stdout + out.stderr
-    if name:
-        assert out.stdout.startswith(f"== {name}: {summary(name)}\n")
-        explanation = (load(name).__doc__ or "").strip().splitlines()[2]
-        assert f"\nWhy:\n  {explanation}\n" in out.stdout  # the module docstring
-    return out
+    return run_demos("gochan.demos", name, summary, load)
 
 
 def test_list() -> None:

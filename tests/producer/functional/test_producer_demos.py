@@ -4,39 +4,25 @@ the session broker, with its outcome checked; in-process, where it must leave no
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 from browser_helpers import chromium, graph, run_demo, timeline
+from demo_helpers import run_demos
 
 from producer.demos import DEMOS, load, summary
 from producer.demos.__main__ import main
 from producer.testing import KafkaCluster
 
-REPO = Path(__file__).resolve().parents[3]
-
 
 def demo(name: str | None, bootstrap: str | None = None) -> subprocess.CompletedProcess[str]:
     """``python -m producer.demos [NAME]`` as a user runs it, on ``bootstrap`` if given."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
-    if bootstrap is not None:
-        env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
-    args = [sys.executable, "-m", "producer.demos", *([name] if name else [])]
-    out = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
-    assert out.returncode == 0, out.stdout + out.stderr
-    if name:
-        assert out.stdout.startswith(f"== {name}: {summary(name)}\n")
-        explanation = (load(name).__doc__ or "").strip().splitlines()[2]
-        assert f"\nWhy:\n  {explanation}\n" in out.stdout  # the module docstring
-    return out
+    return run_demos("producer.demos", name, summary, load,
+                     env={"KAFKA_BOOTSTRAP_SERVERS": bootstrap})
 
 
 def test_list() -> None:
