@@ -15,6 +15,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -355,6 +356,36 @@ def run_builds(
             [path] = sorted(out_dir.glob("*.json"))
             results[build].append(json.loads(path.read_text(encoding="utf-8")))
     return results
+
+
+def run_build_children(
+    script: Path, child_args: list[str], builds: Sequence[str], reps: int
+) -> dict[str, list[dict[str, Any]]] | None:
+    """:func:`run_builds` in a temporary folder; ``None`` (said on stderr) when a child
+    got stuck or failed."""
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            return run_builds(script, child_args, builds, reps, Path(tmp))
+    except Stuck as exc:
+        progress(f"STUCK ({exc}); aborting")
+        return None
+
+
+def builds_json(
+    builds: Sequence[str],
+    runs: dict[str, list[dict[str, Any]]],
+    groups: dict[str, dict[str, Group]],
+    ratios: dict[str, list[dict[str, Any]]],
+) -> dict[str, Any]:
+    """The ``builds`` entry of a two-build result file: each build's info, groups, ratios."""
+    return {
+        b: {
+            "build": runs[b][0]["build"],
+            "groups": groups_json(groups[b].values()),
+            "ratios": ratios[b],
+        }
+        for b in builds
+    }
 
 
 def merged_groups(runs: list[dict[str, Any]]) -> dict[str, Group]:

@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -44,13 +43,14 @@ from _common import (
     Stuck,
     Variant,
     available_builds,
+    builds_json,
     check_build,
     cross_build_ratios,
     groups_json,
     machine_info,
     merged_groups,
     progress,
-    run_builds,
+    run_build_children,
     run_interleaved,
     write_json,
 )
@@ -349,11 +349,8 @@ def run_both(args: argparse.Namespace, argv: list[str] | None) -> int:
         child_args.append("--quick")
     if args.only:
         child_args += ["--only", *args.only]
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            runs = run_builds(Path(__file__), child_args, builds, args.reps, Path(tmp))
-    except Stuck as exc:
-        progress(f"STUCK ({exc}); aborting")
+    runs = run_build_children(Path(__file__), child_args, builds, args.reps)
+    if runs is None:
         return 2
     groups = {b: merged_groups(runs[b]) for b in builds}
     ratios = {b: compute_ratios(groups[b]) for b in builds}
@@ -392,14 +389,7 @@ def run_both(args: argparse.Namespace, argv: list[str] | None) -> int:
             "event_loop": "asyncio default loop, one asyncio.run per measurement (not timed)",
             "janus": f"janus {version('janus')}",
         },
-        "builds": {
-            b: {
-                "build": runs[b][0]["build"],
-                "groups": groups_json(groups[b].values()),
-                "ratios": ratios[b],
-            }
-            for b in builds
-        },
+        "builds": builds_json(builds, runs, groups, ratios),
         "compiled_vs_pure": cross,
         "targets_passed": len(every) - len(failed),
         "targets_total": len(every),

@@ -39,7 +39,6 @@ import argparse
 import asyncio
 import queue
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -49,13 +48,14 @@ from _common import (
     Stuck,
     Variant,
     available_builds,
+    builds_json,
     check_build,
     cross_build_ratios,
     groups_json,
     machine_info,
     merged_groups,
     progress,
-    run_builds,
+    run_build_children,
     run_interleaved,
     run_threads,
     time_loop,
@@ -784,11 +784,8 @@ def run_both(args: argparse.Namespace, argv: list[str] | None) -> int:
         child_args.append("--quick")
     for name in args.only or []:
         child_args += ["--only", name]
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            runs = run_builds(Path(__file__), child_args, builds, args.reps, Path(tmp))
-    except Stuck as exc:
-        progress(f"STUCK ({exc}); aborting")
+    runs = run_build_children(Path(__file__), child_args, builds, args.reps)
+    if runs is None:
         return 2
     groups = {b: merged_groups(runs[b]) for b in builds}
     ratios = {b: compute_ratios(groups[b], b) for b in builds}
@@ -821,14 +818,7 @@ def run_both(args: argparse.Namespace, argv: list[str] | None) -> int:
             "janus": janus_note(),
             "pygolang": pygolang_note(),
         },
-        "builds": {
-            b: {
-                "build": build_infos[b],
-                "groups": groups_json(groups[b].values()),
-                "ratios": ratios[b],
-            }
-            for b in builds
-        },
+        "builds": builds_json(builds, runs, groups, ratios),
         "compiled_vs_pure": cross,
         "targets_passed": len(targets) - len(failed),
         "targets_total": len(targets),
