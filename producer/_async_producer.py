@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -64,21 +63,19 @@ from typing import Any
 from gochan import Chan, Goroutine, Once, WaitGroup, WouldBlock, go
 
 from ._aio import AioFace, Opening
+from ._checks import new_partitioner, partition_index, prepare
 from ._closing import wait_closed
 from ._config import Config
 from ._errors import (
     BrokerError,
     ConfigurationError,
-    InvalidPartitionError,
-    InvalidTopicError,
     ProducerError,
     ProducerErrors,
     ShuttingDownError,
 )
 from ._kafka import appender, close_client, delivery_timeout, new_client, translate_error
-from ._message import IN_FLIGHT, ProducerMessage, claim_one, encode_bytes, release
-from ._message import timestamp_ms as _checked_timestamp_ms
-from ._partitioner import PARTITIONERS, Partitioner
+from ._message import IN_FLIGHT, ProducerMessage, claim_one, release
+from ._partitioner import Partitioner
 from ._stall import annotate, idle_stage
 
 __all__ = ["AsyncProducer", "drain_until_finished", "parse_addrs"]
@@ -89,7 +86,6 @@ _CLOSE_GRACE = 1.0  # seconds kafka-python's sender gets to stop once nothing is
 _EXPIRY_PERIOD = 1.0  # seconds between two looks for overdue messages
 _WINDOW_FACTOR = 4  # the window of messages in kafka-python's hands, per channel_buffer_size
 _SHUTDOWN: Any = object()  # in-band marker sent on input() by async_close (sarama's shutdown)
-_TOPIC_RE = re.compile(r"[A-Za-z0-9._-]{1,249}")
 
 
 def parse_addrs(addrs: str | Sequence[str]) -> list[str]:
@@ -262,6 +258,7 @@ class AsyncProducer(AioFace):
         self._return_successes = p.return_successes
         self._return_errors = p.return_errors
         self._max_bytes = p.max_message_bytes
+        self._headers_ok = config.version >= (0, 11)
         self._interceptors = list(p.interceptors)
         cbs = config.channel_buffer_size
         window = _WINDOW_FACTOR * max(cbs, 1)
@@ -386,28 +383,17 @@ class AsyncProducer(AioFace):
                 self._deliver_error(msg, translate_error(exc))
 
     def _prepare(self, msg: ProducerMessage) -> tuple[Any, Any, Any, int | None, int]:
-        """Interceptors, then every check and encoding: ``(key, value, headers,
-        timestamp_ms, partition)``."""
+        """Interceptors, then every check and encoding (:func:`producer._checks.prepare`,
+        shared with the mocks): ``(key, value, headers, timestamp_ms, partition)``."""
         if self._interceptors:
             self._intercept(msg)
         topic = msg.topic
-        if topic not in self._valid_topics:
-            self._check_topic(topic)
-        key = encode_bytes("key", msg.key)
-        value = encode_bytes("value", msg.value)
-        headers = _headers(msg.headers)
-        size = 36 + (len(key) if key is not None else 0) + (
-            len(value) if value is not None else 0)
-        if headers:
-            size += sum(len(k) + len(v) + 10 for k, v in headers)
-        if size > self._max_bytes:
-            raise ConfigurationError(
-                f"Attempt to produce message larger than configured "
-                f"producer.max_message_bytes (sarama: Producer.MaxMessageBytes): "
-                f"{size} > {self._max_bytes}")
-        partition = self._partition(msg, topic)
-        timestamp_ms = None if msg.timestamp is None else _timestamp_ms(msg.timestamp)
-        return key, value, headers, timestamp_ms, partition
+        known = topic in self._valid_topics
+        key, value, headers, timestamp_ms = prepare(msg, self._max_bytes, topic_known=known,
+                                                    headers_ok=self._headers_ok)
+        if not known:
+            self._valid_topics.add(topic)
+        return key, value, headers, timestamp_ms, self._partition(msg, topic)
 
     def _open_batch(self, topic: str, partition: int) -> _Batch:
         """Called by the appender (dispatcher thread, partition lock held) for each new
@@ -424,30 +410,13 @@ class AsyncProducer(AioFace):
             except Exception:
                 log.exception("producer: interceptor %r failed", interceptor)
 
-    def _check_topic(self, topic: object) -> None:
-        if not isinstance(topic, str):
-            raise InvalidTopicError(f"topic must be a str, not {type(topic).__name__}")
-        if not topic:
-            raise InvalidTopicError("topic name is missing")
-        if not _TOPIC_RE.fullmatch(topic) or topic in (".", ".."):
-            raise InvalidTopicError(
-                f"topic {topic!r} is not a valid Kafka topic name "
-                "(1-249 characters of [a-zA-Z0-9._-], not '.' or '..')")
-        self._valid_topics.add(topic)
-
     def _partition(self, msg: ProducerMessage, topic: str) -> int:
         ids = self._topics.partitions(topic)
         partitioner = self._partitioners.get(topic)
         if partitioner is None:
-            chosen = self._config.producer.partitioner
-            factory = PARTITIONERS[chosen] if isinstance(chosen, str) else chosen
-            partitioner = self._partitioners[topic] = factory(topic)
-        index = partitioner.partition(msg, len(ids))
-        if type(index) is not int or not 0 <= index < len(ids):
-            raise InvalidPartitionError(
-                f"kafka: partitioner returned an invalid partition index ({index!r}; "
-                f"topic {topic!r} has {len(ids)} partitions)")
-        return ids[index]
+            partitioner = self._partitioners[topic] = new_partitioner(
+                self._config.producer.partitioner, topic)
+        return ids[partition_index(partitioner, msg, len(ids))]
 
     # -- kafka-python's network thread: never blocks ------------------------------
 
@@ -730,10 +699,6 @@ class AsyncProducer(AioFace):
         return f"<AsyncProducer {','.join(self._addrs)} {state}>"
 
 
-def _timestamp_ms(timestamp: object) -> int:
-    return _checked_timestamp_ms(timestamp)  # the checks are shared with the mocks
-
-
 # What an abandoned close() fails the undelivered messages with.
 _ABANDONED = ShuttingDownError("kafka: close() was interrupted before Kafka answered; the "
                                "message may or may not have been written")
@@ -763,28 +728,3 @@ def drain_until_finished(successes: Chan[Any] | None, errors: Chan[ProducerError
 def _drain(chan: Chan[Any]) -> None:
     for _ in chan:
         pass
-
-
-def _headers(headers: Any) -> list[tuple[str, bytes]] | None:
-    """Headers as kafka-python wants them: a list of ``(str, bytes)``."""
-    if not headers:
-        return None
-    items = headers.items() if isinstance(headers, dict) else headers
-    out = []
-    for item in items:
-        if not isinstance(item, tuple | list) or len(item) != 2:
-            raise TypeError(f"a header must be a (key, value) pair, not {item!r}")
-        key, value = item
-        if isinstance(key, bytes | bytearray):
-            key = bytes(key).decode("utf-8", "surrogateescape")
-        if not isinstance(key, str):
-            raise TypeError(f"header key must be str or bytes, not {type(key).__name__}")
-        if isinstance(value, str):
-            value = value.encode("utf-8")
-        elif isinstance(value, bytearray | memoryview):
-            value = bytes(value)
-        elif not isinstance(value, bytes):
-            raise TypeError(f"header value must be bytes or str, not {type(value).__name__}")
-        out.append((key, value))
-    return out
-

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -11,7 +10,7 @@ if TYPE_CHECKING:
     from ._sync_producer import _Replies
 
 __all__ = ["IN_FLIGHT", "Bytesish", "ProducerMessage", "claim", "claim_one", "encode_bytes",
-           "release", "timestamp_ms"]
+           "release"]
 
 Bytesish = bytes | bytearray | memoryview | str
 
@@ -138,35 +137,3 @@ def encode_bytes(what: str, data: object) -> bytes | bytearray | memoryview | No
         f"message {what} must be bytes, bytearray, memoryview, str or None, "
         f"not {type(data).__name__}"
     )
-
-
-# Seconds since the epoch beyond this (the year 5138) are no date anyone means: such a
-# value is milliseconds (kafka-python's and the Java client's unit) or worse.
-_MAX_SECONDS = 1e11
-_SECONDS_PER_YEAR = 365.2425 * 86400
-
-
-def timestamp_ms(timestamp: object) -> int:
-    """A message's ``timestamp`` (seconds since the epoch) as Kafka's milliseconds.
-
-    Raises:
-        TypeError: not a number.
-        ValueError: not finite, before the epoch, or implausibly far in the future,
-            which is what a timestamp in milliseconds looks like as seconds.
-    """
-    if isinstance(timestamp, bool) or not isinstance(timestamp, int | float):
-        raise TypeError(f"message timestamp must be seconds since the epoch (a number), "
-                        f"not {type(timestamp).__name__}")
-    if not math.isfinite(timestamp):
-        raise ValueError(f"message timestamp must be a finite number of seconds, "
-                         f"not {timestamp!r}")
-    if timestamp >= _MAX_SECONDS:
-        year = 1970 + timestamp / _SECONDS_PER_YEAR
-        raise ValueError(
-            f"message timestamp {timestamp!r} is implausible as seconds since the epoch "
-            f"(the year {year:.0f}): timestamps are seconds, not milliseconds "
-            f"(time.time(), or a millisecond value / 1000)")
-    if timestamp < 0:
-        raise ValueError(f"message timestamp {timestamp!r} is before 1970: Kafka timestamps "
-                         f"must not be negative")
-    return int(timestamp * 1000)

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from .._aio import off_loop
-from .._async_producer import _TOPIC_RE, _headers
+from .._checks import new_partitioner, partition_index, prepare
 from .._config import Config, ProducerConfig
-from .._errors import ConfigurationError, InvalidPartitionError, InvalidTopicError, KafkaError
-from .._message import ProducerMessage, encode_bytes, timestamp_ms
-from .._partitioner import PARTITIONERS, Partitioner
+from .._errors import ConfigurationError, KafkaError
+from .._message import ProducerMessage, encode_bytes
+from .._partitioner import Partitioner
 
 __all__ = [
     "ErrorReporter",
@@ -243,6 +243,8 @@ class _MockProducer(_MockAio):
         self._max_bytes = (
             size if type(size) is int and size > 0 else defaults.producer.max_message_bytes)
         self._return_successes = bool(pc.return_successes)
+        version = config.version
+        self._headers_ok = not (isinstance(version, tuple) and version < (0, 11))
         self._return_errors = bool(pc.return_errors)
 
     # -- partition counts (sarama's TopicConfig) -------------------------------------------
@@ -311,7 +313,7 @@ class _MockProducer(_MockAio):
         fails with (``None``: it succeeded, with ``partition`` and ``offset`` set).
         """
         try:
-            _check_message(msg, self._max_bytes)
+            prepare(msg, self._max_bytes, headers_ok=self._headers_ok)
         except Exception as exc:
             return (f"Input message rejected, as the real producer would reject it: "
                     f"{_describe(exc)} (message: {msg!r})"), exc
@@ -336,15 +338,9 @@ class _MockProducer(_MockAio):
             n = self._partition_counts.get(topic, self._default_partitions)
         partitioner = self._partitioners.get(topic)
         if partitioner is None:
-            chosen = self._producer_config.partitioner
-            factory = PARTITIONERS[chosen] if isinstance(chosen, str) else chosen
-            partitioner = self._partitioners[topic] = factory(topic)
-        index = partitioner.partition(msg, n)
-        if type(index) is not int or not 0 <= index < n:
-            raise InvalidPartitionError(
-                f"kafka: partitioner returned an invalid partition index ({index!r}; "
-                f"topic {topic!r} has {n} partitions)")
-        return index
+            partitioner = self._partitioners[topic] = new_partitioner(
+                self._producer_config.partitioner, topic)
+        return partition_index(partitioner, msg, n)
 
 
 def _failure(err: BaseException) -> BaseException:
@@ -361,32 +357,3 @@ def _failure(err: BaseException) -> BaseException:
 def _check_count(n: object) -> None:
     if type(n) is not int or n < 1:
         raise ValueError(f"a partition count must be an int >= 1, not {n!r}")
-
-
-def _check_message(msg: ProducerMessage, max_bytes: int) -> None:
-    """The real dispatcher's checks (``producer._async_producer.AsyncProducer._produce``).
-
-    Raises:
-        InvalidTopicError, TypeError, ValueError, ConfigurationError: as the real
-            producer fails the message.
-    """
-    topic = msg.topic
-    if not isinstance(topic, str):
-        raise InvalidTopicError(f"topic must be a str, not {type(topic).__name__}")
-    if not _TOPIC_RE.fullmatch(topic) or topic in (".", ".."):
-        raise InvalidTopicError(
-            f"topic {topic!r} is not a valid Kafka topic name "
-            "(1-249 characters of [a-zA-Z0-9._-], not '.' or '..')")
-    key = encode_bytes("key", msg.key)
-    value = encode_bytes("value", msg.value)
-    headers = _headers(msg.headers)
-    if msg.timestamp is not None:
-        timestamp_ms(msg.timestamp)
-    size = 36 + (len(key) if key is not None else 0) + (len(value) if value is not None else 0)
-    if headers:
-        size += sum(len(k) + len(v) + 10 for k, v in headers)
-    if size > max_bytes:
-        raise ConfigurationError(
-            f"Attempt to produce message larger than configured "
-            f"producer.max_message_bytes (sarama: Producer.MaxMessageBytes): "
-            f"{size} > {max_bytes}")

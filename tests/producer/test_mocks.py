@@ -128,7 +128,7 @@ def test_async_value_checker_gets_the_encoded_value() -> None:
     for _ in range(4):
         p.expect_input_with_checker_and_succeed(record)
     for value in ["héllo", b"raw", bytearray(b"ba"), None]:
-        p.input().send(message(value))
+        p.input().send(message(value, key=b"k"))  # a record needs a key or a value
     p.close()
     assert seen == ["héllo".encode(), b"raw", b"ba", None]
     assert all(type(v) is bytes for v in seen[:3])

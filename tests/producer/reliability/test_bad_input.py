@@ -10,6 +10,11 @@ the problem, and after each one a good message still succeeds on the producer th
 it (for rows that fail at construction: on a shared producer, which shows nothing was
 left half-built). The unit tests of ``Config`` cover each rule in depth; here every kind
 of bad input is a row so the whole surface is visible in one place.
+
+Every row about a message also runs against ``producer.mocks`` (the ``on_mock`` of its
+``run``): the mock must fail that message with the same exception type and the same
+words, since both call the one module of checks (``producer._checks``). Only the rows
+the broker decides (``BROKER_ONLY``) have no mock side.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from producer import (
     ProducerMessage,
     RequiredAcks,
     SyncProducer,
+    mocks,
 )
 from producer.testing import KafkaCluster
 from producer.testing.pytest_plugin import unique_topic_name
@@ -152,23 +158,30 @@ def bad_addrs(addrs: Any) -> Callable[[Env], BaseException | None]:
 
 def on_input(**fields: Any) -> Callable[[Env], BaseException | None]:
     """A message with ``fields`` on the shared AsyncProducer's input(): its ProducerError."""
-    def run(e: Env) -> BaseException | None:
+    def message(e: Env) -> ProducerMessage:
         kw: dict[str, Any] = {"topic": e.topic, "key": b"k", "value": b"v"}
         kw.update({k: (v(e) if callable(v) else v) for k, v in fields.items()})
-        msg = ProducerMessage(**kw)
+        return ProducerMessage(**kw)
+
+    def run(e: Env) -> BaseException | None:
+        msg = message(e)
         got = result(e.ap, msg)
         assert isinstance(got, ProducerError), f"bad message was delivered: {got!r}"
         assert got.msg is msg
         return got.err
-    return run
+    return with_mock(run, lambda e: on_mock_input(e, message(e), config()))
 
 
 def on_manual(partition: Any) -> Callable[[Env], BaseException | None]:
+    def message(e: Env) -> ProducerMessage:
+        return ProducerMessage(e.topic, value=b"v", partition=partition)
+
     def run(e: Env) -> BaseException | None:
-        got = result(e.mp, ProducerMessage(e.topic, value=b"v", partition=partition))
+        got = result(e.mp, message(e))
         assert isinstance(got, ProducerError), f"bad message was delivered: {got!r}"
         return got.err
-    return run
+    return with_mock(run, lambda e: on_mock_input(e, message(e),
+                                                  config(partitioner="manual")))
 
 
 def raw_input(item: Any) -> Callable[[Env], BaseException | None]:
@@ -178,7 +191,59 @@ def raw_input(item: Any) -> Callable[[Env], BaseException | None]:
         err = e.ap.errors().recv(timeout=WAIT)
         assert isinstance(err, ProducerError) and err.msg is None
         return err.err
+    return with_mock(run, lambda e: on_mock_input(e, item, config()))
+
+
+# -- the same rows on producer.mocks ----------------------------------------------------
+
+MockRun = Callable[[Env], BaseException | None]
+
+
+def with_mock(run: Callable[[Env], BaseException | None],
+              on_mock: MockRun) -> Callable[[Env], BaseException | None]:
+    run.on_mock = on_mock  # type: ignore[attr-defined]
     return run
+
+
+def mock_of(kind: type[Any], e: Env, c: Config, problems: list[str]) -> Any:
+    """A mock producer with ``c``, the env's topic at 3 partitions (as on the broker),
+    reporting its test failures to ``problems``."""
+    return kind(c, reporter=problems.append).set_partitions(e.topic, 3)
+
+
+def on_mock_input(e: Env, item: Any, c: Config) -> BaseException | None:
+    """``item`` on a mocks.AsyncProducer's input() with one expectation: its error, which
+    the mock must also report as a test failure (the real producer would reject it)."""
+    problems: list[str] = []
+    with mock_of(mocks.AsyncProducer, e, c, problems) as m:
+        if isinstance(item, ProducerMessage):
+            m.expect_input_and_succeed()
+        m.input().send(item, timeout=WAIT)
+        _, got = select(m.successes().recv, m.errors().recv, timeout=WAIT)
+    assert isinstance(got, ProducerError), f"the mock delivered a bad message: {got!r}"
+    assert problems, "the mock did not report the bad message as a test failure"
+    return got.err
+
+
+def on_mock_sync(e: Env, call: Callable[[Any], Any], expectations: int,
+                 reported: bool = True) -> BaseException | None:
+    """``call(mock)`` on a mocks.SyncProducer with ``expectations`` set: what it raised.
+    ``reported``: the mock also reports a test failure (a message the real producer
+    would fail; a call with a wrong argument type only raises, as the real one)."""
+    problems: list[str] = []
+    with mock_of(mocks.SyncProducer, e, config(), problems) as m:
+        for _ in range(expectations):
+            m.expect_send_message_and_succeed()
+        exc = raised(lambda: call(m))
+    if reported:
+        assert problems, "the mock did not report the bad message as a test failure"
+    return exc
+
+
+def sync_send(make: Callable[[Env], ProducerMessage]) -> Callable[[Env], BaseException | None]:
+    """``send_message`` of a bad message on the shared SyncProducer (and on a mock)."""
+    return with_mock(lambda e: raised(lambda: e.sp.send_message(make(e))),
+                     lambda e: on_mock_sync(e, lambda m: m.send_message(make(e)), 1))
 
 
 def sync_call(fn: Callable[[Env], Any]) -> Callable[[Env], BaseException | None]:
@@ -360,6 +425,18 @@ def send_messages_partial(e: Env) -> BaseException | None:
     return exc[0].err
 
 
+def send_messages_partial_on_mock(e: Env) -> BaseException | None:
+    # sarama's mock raises the first failure itself, not ProducerErrors (see the README)
+    msgs = [e.good(5), ProducerMessage(e.topic, value=12345), e.good(6)]
+    return on_mock_sync(e, lambda m: m.send_messages(msgs), 3)
+
+
+with_mock(send_messages_partial, send_messages_partial_on_mock)
+with_mock(send_messages_with_a_non_message,
+          lambda e: on_mock_sync(e, lambda m: m.send_messages([e.good(4), "not a message"]), 2,
+                                 reported=False))
+
+
 def unknown_topic_no_autocreate(e: Env) -> BaseException | None:
     c = config(timeout=2.0)
     c.metadata.allow_auto_topic_creation = False
@@ -476,14 +553,17 @@ ROWS = [
     Row("manual-partition-str", on_manual("1"), InvalidPartitionError,
         r"invalid partition index \('1'"),
     # ---- SyncProducer entry points
-    Row("sync-send-none", sync_call(lambda e: e.sp.send_message(None)), TypeError,
+    Row("sync-send-none", with_mock(sync_call(lambda e: e.sp.send_message(None)),
+                                    lambda e: on_mock_sync(e, lambda m: m.send_message(None),
+                                                           0, reported=False)), TypeError,
         "takes a ProducerMessage, not NoneType", after=sync_after),
-    Row("sync-send-bad-value", sync_call(lambda e: e.sp.send_message(
-        ProducerMessage(e.topic, value=3.5))), TypeError, "message value must be bytes",
-        after=sync_after),
-    Row("sync-send-bad-topic", sync_call(lambda e: e.sp.send_message(
-        ProducerMessage("no spaces allowed", value=b"v"))), InvalidTopicError,
-        "not a valid Kafka topic name", after=sync_after),
+    Row("sync-send-bad-value", sync_send(lambda e: ProducerMessage(e.topic, value=3.5)),
+        TypeError, "message value must be bytes", after=sync_after),
+    Row("sync-send-bad-topic", sync_send(lambda e: ProducerMessage("no spaces allowed",
+                                                                   value=b"v")),
+        InvalidTopicError, "not a valid Kafka topic name", after=sync_after),
+    Row("sync-send-no-key-no-value", sync_send(lambda e: ProducerMessage(e.topic)),
+        ValueError, "at least one: key or value", after=sync_after),
     Row("sync-send-messages-non-message", send_messages_with_a_non_message, TypeError,
         "takes ProducerMessages, not str", after=sync_after),
     Row("sync-send-messages-partial-failure", send_messages_partial, TypeError,
@@ -512,6 +592,12 @@ ROWS = [
 
 XFAIL: dict[str, str] = {}
 
+# Rows about a message that have no mock side: the broker decides them.
+BROKER_ONLY = {
+    "msg-over-broker-max-message-bytes": "the topic's max.message.bytes is the broker's check",
+    "msg-unknown-topic-no-autocreate": "whether a topic exists is the broker's answer",
+}
+
 
 def _with(c: Config, name: str, value: Any) -> Config:
     setattr(c, name, value)
@@ -534,6 +620,18 @@ def test_the_table_covers_every_entry_point() -> None:
             "interceptor"} <= kinds
 
 
+@pytest.mark.timeout(10)
+def test_every_message_row_runs_on_the_mocks_too() -> None:
+    message_rows = [row for row in ROWS
+                    if row.id.split("-", 1)[0] in ("msg", "input", "manual")
+                    or row.id.startswith(("sync-send-bad", "sync-send-no", "sync-send-messages"))]
+    assert len(message_rows) >= 20
+    missing = [row.id for row in message_rows
+               if not hasattr(row.run, "on_mock") and row.id not in BROKER_ONLY]
+    assert not missing, f"message rows with no mock side: {missing}"
+    assert set(BROKER_ONLY) <= {row.id for row in message_rows}
+
+
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("row", _params())
 def test_bad_input(env: Env, row: Row) -> None:
@@ -545,6 +643,11 @@ def test_bad_input(env: Env, row: Row) -> None:
             assert isinstance(exc, row.expect), f"expected {row.expect.__name__}, got {exc!r}"
             assert re.search(row.match, str(exc)), \
                 f"{str(exc)!r} does not name the problem ({row.match!r})"
+        on_mock = getattr(row.run, "on_mock", None)
+        if on_mock is not None and row.id not in BROKER_ONLY:  # the mocks agree, word for word
+            mock_exc = on_mock(env)
+            assert (type(mock_exc), str(mock_exc)) == (type(exc), str(exc)), \
+                f"the mock says {mock_exc!r}, the producer {exc!r}"
         row.after(env)
     finally:
         while env.extra:  # the row's own producers
