@@ -26,6 +26,20 @@ snake_case; durations are seconds)::
                                           InvalidPartitionError
     ConfigurationError                    ConfigurationError
     (a call after Close)                  ClosedProducerError
+    Producer.Transaction.ID/.Timeout/     config.producer.transaction.id/.timeout/
+      .Retry.Max/.Backoff                   .retry.max/.retry.backoff  (_config)
+    BeginTxn, CommitTxn, AbortTxn,        begin_txn(), commit_txn(), abort_txn(),
+    TxnStatus, IsTransactional            txn_status(), is_transactional()  (_txn)
+    AddOffsetsToTxn(offsets, group)       add_offsets_to_txn(offsets, group_id)
+    AddMessageToTxn(msg, group, meta)     add_message_to_txn(msg, group_id, metadata)
+    ProducerTxnStatusFlag, ProducerTxn-   ProducerTxnStatusFlag, .READY,
+      FlagReady, ...                        .IN_TRANSACTION, ...
+    PartitionOffsetMetadata               PartitionOffsetMetadata
+    ErrTransactionNotReady,               TransactionNotReadyError,
+    ErrNonTransactedProducer,             NonTransactedProducerError,
+    ErrTransitionNotAllowed,              TransitionNotAllowedError,
+    ErrTxnUnableToParseResponse,          TxnUnableToParseResponseError,
+    ErrProducerFenced                     ProducerFencedError (Err* aliases too)
     sarama/mocks                          producer.mocks
     tools/kafka-producer-performance      python -m producer perf      (_perf)
     (not in sarama) a broker on demand    producer.testing.local_kafka,
@@ -52,6 +66,8 @@ from ._config import (
     SASLConfig,
     SASLMechanism,
     TLSConfig,
+    TransactionConfig,
+    TransactionRetryConfig,
 )
 from ._errors import (
     AuthenticationError,
@@ -61,9 +77,15 @@ from ._errors import (
     InvalidPartitionError,
     InvalidTopicError,
     KafkaError,
+    NonTransactedProducerError,
     ProducerError,
     ProducerErrors,
+    ProducerFencedError,
     ShuttingDownError,
+    TransactionError,
+    TransactionNotReadyError,
+    TransitionNotAllowedError,
+    TxnUnableToParseResponseError,
 )
 from ._message import ProducerMessage
 from ._partitioner import (
@@ -77,8 +99,14 @@ from ._partitioner import (
     RoundRobinPartitioner,
 )
 from ._sync_producer import SyncProducer
+from ._txn import PartitionOffsetMetadata, ProducerTxnStatusFlag
 
 ErrShuttingDown = ShuttingDownError
+ErrTransactionNotReady = TransactionNotReadyError
+ErrNonTransactedProducer = NonTransactedProducerError
+ErrTransitionNotAllowed = TransitionNotAllowedError
+ErrTxnUnableToParseResponse = TxnUnableToParseResponseError
+ErrProducerFenced = ProducerFencedError
 
 __all__ = [
     "PARTITIONERS",
@@ -90,7 +118,12 @@ __all__ = [
     "Config",
     "ConfigurationError",
     "Crc32Partitioner",
+    "ErrNonTransactedProducer",
+    "ErrProducerFenced",
     "ErrShuttingDown",
+    "ErrTransactionNotReady",
+    "ErrTransitionNotAllowed",
+    "ErrTxnUnableToParseResponse",
     "FlushConfig",
     "HashPartitioner",
     "InvalidPartitionError",
@@ -101,11 +134,15 @@ __all__ = [
     "MetadataRetryConfig",
     "Murmur2Partitioner",
     "NetConfig",
+    "NonTransactedProducerError",
+    "PartitionOffsetMetadata",
     "Partitioner",
     "ProducerConfig",
     "ProducerError",
     "ProducerErrors",
+    "ProducerFencedError",
     "ProducerMessage",
+    "ProducerTxnStatusFlag",
     "RandomPartitioner",
     "RequiredAcks",
     "RetryConfig",
@@ -115,6 +152,12 @@ __all__ = [
     "ShuttingDownError",
     "SyncProducer",
     "TLSConfig",
+    "TransactionConfig",
+    "TransactionError",
+    "TransactionNotReadyError",
+    "TransactionRetryConfig",
+    "TransitionNotAllowedError",
+    "TxnUnableToParseResponseError",
 ]
 
 _present_as("producer", globals(), __all__)

@@ -60,7 +60,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from gochan import Chan, Goroutine, Once, WaitGroup, WouldBlock, go
+from gochan import Chan, ClosedChannelError, Goroutine, Once, WaitGroup, WouldBlock, go
 
 from ._aio import AioFace, Opening
 from ._checks import new_partitioner, partition_index, prepare
@@ -68,15 +68,26 @@ from ._closing import wait_closed
 from ._config import Config
 from ._errors import (
     BrokerError,
+    ClosedProducerError,
     ConfigurationError,
+    NonTransactedProducerError,
     ProducerError,
     ProducerErrors,
     ShuttingDownError,
+    TransactionNotReadyError,
 )
-from ._kafka import appender, close_client, delivery_timeout, new_client, translate_error
+from ._kafka import (
+    TxnClient,
+    appender,
+    close_client,
+    delivery_timeout,
+    new_client,
+    translate_error,
+)
 from ._message import IN_FLIGHT, ProducerMessage, claim_one, release
 from ._partitioner import Partitioner
 from ._stall import annotate, idle_stage
+from ._txn import PartitionOffsetMetadata, ProducerTxnStatusFlag, Transactions, message_offsets
 
 __all__ = ["AsyncProducer", "drain_until_finished", "parse_addrs"]
 
@@ -86,6 +97,8 @@ _CLOSE_GRACE = 1.0  # seconds kafka-python's sender gets to stop once nothing is
 _EXPIRY_PERIOD = 1.0  # seconds between two looks for overdue messages
 _WINDOW_FACTOR = 4  # the window of messages in kafka-python's hands, per channel_buffer_size
 _SHUTDOWN: Any = object()  # in-band marker sent on input() by async_close (sarama's shutdown)
+_COMMIT: Any = object()  # in-band end-of-transaction markers (sarama's endtxn|committxn)
+_ABORT: Any = object()  # ... and endtxn|aborttxn
 
 
 def parse_addrs(addrs: str | Sequence[str]) -> list[str]:
@@ -288,6 +301,10 @@ class AsyncProducer(AioFace):
         self._valid_topics: set[str] = set()
         self._client = new_client(self._addrs, config)
         self._append, self._seal = appender(self._client, self._open_batch)
+        self._txn: Transactions | None = None
+        if p.transaction.id:
+            self._txn = Transactions(TxnClient(self._client, config), self._flush_for_txn)
+        self._closing = False
         self._topics = _Topics(self._client, config)
         # Batches handed to kafka-python -> the monotonic time after which the expiry
         # goroutine fails them. Plain dict operations are atomic under the GIL.
@@ -341,11 +358,17 @@ class AsyncProducer(AioFace):
         plain_ok = not self._interceptors
         max_value = self._max_bytes - 36  # sarama's estimate for a bare value
         partition_of = self._partition
+        txn = self._txn
         for msg in raw:
             if type(msg) is not ProducerMessage:
                 if msg is _SHUTDOWN:
                     shutting_down = True
                     self._inflight.done()  # the marker's add(1) in _shutdown
+                    continue
+                if msg is _COMMIT or msg is _ABORT:
+                    assert txn is not None
+                    txn.marker_reached(msg is _COMMIT)
+                    self._inflight.done()  # the marker's add(1) in _flush_for_txn
                     continue
                 if not isinstance(msg, ProducerMessage):
                     self._deliver_error(msg, TypeError(
@@ -359,6 +382,11 @@ class AsyncProducer(AioFace):
             if shutting_down:
                 self._deliver_error(msg, ShuttingDownError())  # not counted, as in sarama
                 continue
+            if txn is not None and not txn.accepting:
+                self._deliver_error(msg, TransactionNotReadyError(
+                    "transaction manager: transaction is not ready: the message was sent "
+                    "while no transaction was open (begin_txn() first)"))
+                continue
             topic = msg.topic
             value = msg.value
             try:
@@ -371,6 +399,8 @@ class AsyncProducer(AioFace):
                 else:
                     key, value, headers, timestamp_ms, partition = self._prepare(msg)
             except Exception as exc:
+                if txn is not None:
+                    txn.failed(exc)
                 self._deliver_error(msg, exc)
                 continue
             if window.taken - window._freed >= size:
@@ -380,6 +410,8 @@ class AsyncProducer(AioFace):
                 append(topic, partition, key, value, headers, timestamp_ms, msg)
             except Exception as exc:
                 window.free(1)
+                if txn is not None:
+                    txn.failed(exc)
                 self._deliver_error(msg, translate_error(exc))
 
     def _prepare(self, msg: ProducerMessage) -> tuple[Any, Any, Any, int | None, int]:
@@ -471,6 +503,11 @@ class AsyncProducer(AioFace):
     def _report_failure(self, batch: _Batch, record_error: Callable[[int], BaseException],
                         ) -> None:
         msgs = batch.items
+        if self._txn is not None:
+            first = record_error(0)
+            reported = self._txn.failed(first)
+            if reported is not first:
+                record_error = functools.partial(_same_error, reported)
         if msgs[0]._reply is None:
             with self._order_lock:
                 self._offer((batch, 0, record_error))
@@ -584,6 +621,97 @@ class AsyncProducer(AioFace):
         else:
             log.error("%s", perror)
 
+    # -- transactions (sarama's transactional producer) ----------------------------
+
+    def is_transactional(self) -> bool:
+        """Whether ``producer.transaction.id`` is set (sarama's ``IsTransactional``)."""
+        return self._txn is not None
+
+    def txn_status(self) -> ProducerTxnStatusFlag:
+        """sarama's ``TxnStatus``: the transaction status flags. A producer without a
+        transaction id is ``READY`` when idempotent, else ``UNINITIALIZED`` (as sarama's)."""
+        if self._txn is None:
+            return (ProducerTxnStatusFlag.READY if self._config.producer.idempotent
+                    else ProducerTxnStatusFlag.UNINITIALIZED)
+        return self._txn.status()
+
+    def _transactions(self) -> Transactions:
+        if self._txn is None:
+            raise NonTransactedProducerError()
+        if self._closing:
+            raise ClosedProducerError("kafka: tried to use a producer that was closed")
+        return self._txn
+
+    def begin_txn(self) -> None:
+        """Open a transaction (sarama's ``BeginTxn``): messages sent on ``input()`` from
+        now until ``commit_txn()``/``abort_txn()`` belong to it.
+
+        Raises:
+            NonTransactedProducerError: no ``producer.transaction.id``.
+            TransitionNotAllowedError: the status is not ``READY`` (a transaction is
+                open, or the producer is in error).
+        """
+        self._transactions().begin()
+
+    def commit_txn(self) -> None:
+        """Commit the open transaction (sarama's ``CommitTxn``).
+
+        Waits until every message sent before the call has its result (keep reading
+        ``successes()`` and ``errors()`` meanwhile, or it waits for ever, as sarama's
+        does), publishes the offsets of :meth:`add_offsets_to_txn`, then ends the
+        transaction. Messages sent from the start of the call fail with
+        :class:`TransactionNotReadyError`.
+
+        Raises:
+            KafkaError: a message of the transaction failed, or the transaction
+                could not be committed: the status is then ``IN_ERROR|ABORTABLE_ERROR``
+                (call :meth:`abort_txn`) or ``IN_ERROR|FATAL_ERROR`` (close the
+                producer; :class:`ProducerFencedError` when fenced).
+        """
+        self._end_txn(commit=True)
+
+    def abort_txn(self) -> None:
+        """Abort the open transaction (sarama's ``AbortTxn``): waits for the messages
+        sent before it as :meth:`commit_txn` does, then aborts; ``read_committed``
+        consumers never see them. Refused only after a fatal error."""
+        self._end_txn(commit=False)
+
+    def _end_txn(self, commit: bool) -> None:
+        if threading.get_ident() in self._own_threads:
+            raise RuntimeError(f"{'commit' if commit else 'abort'}_txn() called from the "
+                               "producer's own goroutine would deadlock")
+        self._transactions().end(commit)
+
+    def _flush_for_txn(self, commit: bool) -> None:
+        """Push an end marker through ``input()`` and wait until every message sent
+        before it has its result (sarama's finishTransaction)."""
+        self._inflight.add(1)  # the dispatcher's done() matches it
+        try:
+            self._input.send(_COMMIT if commit else _ABORT)
+        except ClosedChannelError:
+            self._inflight.done()
+            raise ClosedProducerError("kafka: tried to use a producer that was closed") from None
+        self._inflight.wait()
+
+    def add_offsets_to_txn(self, offsets: dict[str, list[PartitionOffsetMetadata]],
+                           group_id: str) -> None:
+        """Commit consumer offsets with the transaction (sarama's ``AddOffsetsToTxn``):
+        ``{topic: [PartitionOffsetMetadata(partition, next_offset), ...]}`` for the
+        consumer group ``group_id``. Kept until ``commit_txn()`` publishes them; an
+        abort drops them.
+
+        Raises:
+            TransactionNotReadyError: no transaction is open.
+        """
+        self._transactions().add_offsets(offsets, group_id)
+
+    def add_message_to_txn(self, msg: Any, group_id: str, metadata: str | None = None,
+                           ) -> None:
+        """sarama's ``AddMessageToTxn``: :meth:`add_offsets_to_txn` with the consumed
+        message's offset + 1. ``msg`` has ``topic``, ``partition`` and ``offset`` (a
+        kafka-python ``ConsumerRecord`` does)."""
+        self._transactions().add_offsets(message_offsets(msg, metadata), group_id)
+
     # -- shutdown ----------------------------------------------------------------
 
     def async_close(self) -> None:
@@ -591,8 +719,11 @@ class AsyncProducer(AioFace):
 
         You must keep draining ``successes()`` and ``errors()`` until both are
         closed; the producer closes them once every accepted message has been
-        acknowledged or has failed. Calling it again is harmless.
+        acknowledged or has failed. Calling it again is harmless. An open
+        transaction is not committed: the broker aborts it after
+        ``producer.transaction.timeout`` (sarama's behaviour too).
         """
+        self._closing = True
         self._close_once.do(lambda: go(self._shutdown))
 
     @idle_stage

@@ -42,6 +42,8 @@ __all__ = [
     "SASLConfig",
     "SASLMechanism",
     "TLSConfig",
+    "TransactionConfig",
+    "TransactionRetryConfig",
 ]
 
 log = logging.getLogger("producer")
@@ -90,6 +92,26 @@ class FlushConfig:
 
 
 @dataclass
+class TransactionRetryConfig:
+    """``Producer.Transaction.Retry``: attempts and wait for the transaction requests
+    (InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn)."""
+
+    max: int = 50
+    backoff: float = 0.1
+
+
+@dataclass
+class TransactionConfig:
+    """``Producer.Transaction``: ``id`` (sarama's ``Transaction.ID``) makes the producer
+    transactional; it needs ``producer.idempotent``. ``timeout`` is how long the broker
+    lets a transaction stay open before it aborts it."""
+
+    id: str = ""
+    timeout: float = 60.0
+    retry: TransactionRetryConfig = field(default_factory=TransactionRetryConfig)
+
+
+@dataclass
 class ProducerConfig:
     """``Producer``: what a producer does with each message.
 
@@ -112,6 +134,7 @@ class ProducerConfig:
     flush: FlushConfig = field(default_factory=FlushConfig)
     retry: RetryConfig = field(default_factory=RetryConfig)
     interceptors: list[Any] = field(default_factory=list)
+    transaction: TransactionConfig = field(default_factory=TransactionConfig)
 
 
 class SASLMechanism(str, enum.Enum):
@@ -254,6 +277,7 @@ class Config:
             if n.max_open_requests > 1:
                 raise _error("net.max_open_requests",
                              "must be 1 when producer.idempotent is set")
+        self._validate_transaction()
         if self.version < (1, 0) and not re.fullmatch(r"[A-Za-z0-9._-]+", self.client_id):
             raise _error("client_id", "is invalid")
         self._warn()
@@ -274,6 +298,26 @@ class Config:
                 and not -2 <= p.compression_level <= 9):
             raise _error("producer.compression_level",
                          f"{p.compression_level} is not a valid gzip level (-2 to 9)")
+
+    def _validate_transaction(self) -> None:
+        """sarama's rule (a transaction id needs idempotence, and so acks=all and one
+        open request) plus the ranges sarama leaves to the broker."""
+        t = self.producer.transaction
+        rules = [
+            (t.timeout <= 0, "producer.transaction.timeout", "must be > 0"),
+            (t.timeout > 2**31 / 1000, "producer.transaction.timeout",
+             "must fit the protocol's int32 milliseconds"),
+            (t.retry.max < 0, "producer.transaction.retry.max", "must be >= 0"),
+            (t.retry.backoff < 0, "producer.transaction.retry.backoff", "must be >= 0"),
+        ]
+        for bad, name, what in rules:
+            if bad:
+                raise _error(name, what)
+        if t.id and not self.producer.idempotent:
+            raise _error("producer.transaction.id",
+                         "requires producer.idempotent (sarama: Producer.Idempotent) to be "
+                         "True (and so producer.required_acks = WAIT_FOR_ALL and "
+                         "net.max_open_requests = 1)")
 
     def _validate_security(self) -> None:
         """sarama's ``Net.SASL`` rules (``Net.TLS`` has none beyond its types)."""
@@ -340,6 +384,7 @@ _SARAMA_NAMES = {
     "producer.return_successes": "Producer.Return.Successes",
     "producer.return_errors": "Producer.Return.Errors",
     "client_id": "ClientID",
+    "producer.transaction.id": "Producer.Transaction.ID",
 }
 _SARAMA_SEGMENTS = {"tls": "TLS", "sasl": "SASL"}
 

@@ -9,7 +9,14 @@
      ├── InvalidTopicError          a topic name Kafka rejects
      ├── ClosedProducerError        a call on a producer that is closed
      ├── AuthenticationError        TLS or SASL refused while connecting: cause and fix
+     ├── TransactionError           sarama's transaction manager errors:
+     │    ├── TransactionNotReadyError     ErrTransactionNotReady
+     │    ├── NonTransactedProducerError   ErrNonTransactedProducer
+     │    ├── TransitionNotAllowedError    ErrTransitionNotAllowed
+     │    └── TxnUnableToParseResponseError ErrTxnUnableToParseResponse
      └── BrokerError                an error reported by Kafka for a message (``.retriable``)
+          └── ProducerFencedError   sarama's ErrProducerFenced: another producer took the
+                                    transaction id
 """
 
 from __future__ import annotations
@@ -28,9 +35,15 @@ __all__ = [
     "InvalidPartitionError",
     "InvalidTopicError",
     "KafkaError",
+    "NonTransactedProducerError",
     "ProducerError",
     "ProducerErrors",
+    "ProducerFencedError",
     "ShuttingDownError",
+    "TransactionError",
+    "TransactionNotReadyError",
+    "TransitionNotAllowedError",
+    "TxnUnableToParseResponseError",
 ]
 
 
@@ -89,6 +102,50 @@ class BrokerError(KafkaError):
     def __init__(self, message: str, *, retriable: bool = False) -> None:
         super().__init__(message)
         self.retriable = retriable
+
+
+class ProducerFencedError(BrokerError):
+    """sarama's ``ErrProducerFenced``: a newer producer with the same
+    ``producer.transaction.id`` started, so this one may not write any more. Fatal:
+    close this producer."""
+
+
+class TransactionError(KafkaError):
+    """Base of sarama's transaction manager errors."""
+
+
+class TransactionNotReadyError(TransactionError):
+    """sarama's ``ErrTransactionNotReady``: no transaction is open (``begin_txn()``
+    not called, or the transaction is ending or in error)."""
+
+    def __init__(self, message: str = "transaction manager: transaction is not ready") -> None:
+        super().__init__(message)
+
+
+class NonTransactedProducerError(TransactionError):
+    """sarama's ``ErrNonTransactedProducer``: a transaction method on a producer
+    without ``producer.transaction.id``."""
+
+    def __init__(self, message: str = "transaction manager: you need to add TransactionalID "
+                                      "to producer (producer.transaction.id)") -> None:
+        super().__init__(message)
+
+
+class TransitionNotAllowedError(TransactionError):
+    """sarama's ``ErrTransitionNotAllowed``: the call is not allowed in the current
+    :class:`~producer.ProducerTxnStatusFlag` status (e.g. ``begin_txn()`` twice)."""
+
+    def __init__(self, message: str = "transaction manager: invalid transition attempted",
+                 ) -> None:
+        super().__init__(message)
+
+
+class TxnUnableToParseResponseError(TransactionError):
+    """sarama's ``ErrTxnUnableToParseResponse``: a transaction request ended without
+    a usable answer (here: the Kafka client reported neither success nor an error)."""
+
+    def __init__(self, message: str = "transaction manager: unable to parse response") -> None:
+        super().__init__(message)
 
 
 class ProducerError(KafkaError):

@@ -17,7 +17,15 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._config import Compression, Config, RequiredAcks, SASLMechanism
-from ._errors import AuthenticationError, BrokerError, ConfigurationError, KafkaError
+from ._errors import (
+    AuthenticationError,
+    BrokerError,
+    ConfigurationError,
+    KafkaError,
+    ProducerFencedError,
+    TransitionNotAllowedError,
+    TxnUnableToParseResponseError,
+)
 from ._preflight import check_security, default_ssl_context
 from ._redact import install as install_redaction
 from ._redact import register as register_secret
@@ -28,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BatchSink",
     "KafkaError",
+    "TxnClient",
     "appender",
     "client_settings",
     "fast_builder",
@@ -44,6 +53,13 @@ def delivery_timeout(config: Config) -> float:
     (``retry.max + 1``) may take ``producer.timeout`` plus the backoff."""
     p = config.producer
     return (p.retry.max + 1) * (p.timeout + p.retry.backoff) + p.flush.frequency
+
+
+def transaction_budget(config: Config) -> float:
+    """Seconds a transaction request may take: ``producer.transaction.retry.max + 1``
+    attempts of ``producer.timeout`` plus ``producer.transaction.retry.backoff``."""
+    t = config.producer.transaction
+    return (t.retry.max + 1) * (config.producer.timeout + t.retry.backoff)
 
 
 def client_settings(addrs: Sequence[str], config: Config) -> dict[str, Any]:
@@ -70,6 +86,9 @@ def client_settings(addrs: Sequence[str], config: Config) -> dict[str, Any]:
         "max_block_ms": int(p.timeout * 1000),
         "bootstrap_timeout_ms": int(config.net.dial_timeout * 1000),
     }
+    if p.transaction.id:
+        settings["transactional_id"] = p.transaction.id
+        settings["transaction_timeout_ms"] = int(p.transaction.timeout * 1000)
     settings.update(_security_settings(config))
     return settings
 
@@ -159,7 +178,146 @@ def new_client(addrs: Sequence[str], config: Config) -> kafka.KafkaProducer:
                          f"{exc}") from exc
     _align_with_sarama(client, config)
     refuse_batch_splitting(client)
+    if config.producer.transaction.id:
+        _init_transactions(client, config, addrs)
     return client
+
+
+def _init_transactions(client: kafka.KafkaProducer, config: Config,
+                       addrs: Sequence[str]) -> None:
+    """InitProducerId for the transaction id (sarama's constructor does it too, and
+    fails if it fails): fences older producers with the same id and aborts their open
+    transaction. Closes the client on failure."""
+    manager = getattr(client, "_transaction_manager", None)
+    if manager is None or not hasattr(manager, "initialize_transactions"):
+        raise RuntimeError("this kafka-python version has no transaction manager hook; "
+                           "producer needs kafka-python 3.0.x")
+    t = config.producer.transaction
+    manager.retry_backoff_ms = int(t.retry.backoff * 1000)
+    try:
+        TxnClient(client, config).wait(manager.initialize_transactions(), "InitProducerId")
+    except BaseException as exc:
+        close_client(client, timeout=0.0, stop_within=config.producer.timeout)
+        if isinstance(exc, KafkaError):
+            raise KafkaError(f"kafka: the transactional producer "
+                             f"{t.id!r} could not be initialised at {', '.join(addrs)}: "
+                             f"{exc}") from exc
+        raise
+
+
+class TxnClient:
+    """kafka-python's ``TransactionManager`` behind sarama's transaction calls: one
+    per transactional producer. Its state is the single source of truth; our errors
+    come out of it translated.
+
+    Private kafka-python 3.0 structures (pinned by test_kafka_adjustments.py):
+    ``KafkaProducer._transaction_manager`` (``_current_state``, ``_lock``,
+    ``begin_transaction``, ``send_offsets_to_transaction``, ``begin_commit``,
+    ``begin_abort``, ``transition_to_abortable_error``/``_fatal_error``,
+    ``last_error``) and ``Sender.wakeup``.
+    """
+
+    # Errors after which the producer cannot go on (sarama's maybeTransitionToErrorState).
+    FATAL = frozenset({"ProducerFencedError", "ClusterAuthorizationFailedError",
+                       "TransactionalIdAuthorizationFailedError", "UnsupportedVersionError"})
+
+    def __init__(self, client: kafka.KafkaProducer, config: Config) -> None:
+        self._manager: Any = client._transaction_manager
+        self._wakeup = client._sender.wakeup
+        self._budget = transaction_budget(config)
+        self._retries = config.producer.transaction.retry.max
+        # An EndTxn whose answer a commit/abort stopped waiting for: (commit?, result).
+        self._ending: tuple[bool, Any] | None = None
+
+    def state(self) -> str:
+        """kafka-python's ``TransactionState`` name."""
+        return str(self._manager._current_state.name)
+
+    def last_error(self) -> BaseException:
+        """The error that put the manager in an error state, as ours."""
+        err = self._manager.last_error
+        if err is None:
+            return TxnUnableToParseResponseError()
+        return translate_error(err)
+
+    def begin(self) -> None:
+        try:
+            self._manager.begin_transaction()
+        except Exception as exc:
+            raise translate_error(exc) from exc
+
+    def send_offsets(self, offsets: dict[tuple[str, int], tuple[int, str | None]],
+                     group_id: str) -> None:
+        """AddOffsetsToTxn + TxnOffsetCommit for ``group_id``; waits for both."""
+        from kafka.structs import OffsetAndMetadata, TopicPartition
+
+        converted = {TopicPartition(topic, partition): OffsetAndMetadata(offset, meta or "", -1)
+                     for (topic, partition), (offset, meta) in offsets.items()}
+        try:
+            result = self._manager.send_offsets_to_transaction(converted, group_id)
+        except Exception as exc:
+            raise translate_error(exc) from exc
+        self.wait(result, "AddOffsetsToTxn/TxnOffsetCommit")
+
+    def end(self, commit: bool) -> None:
+        """EndTxn (commit or abort) and wait for it; a call after one that ran out of
+        time waits for the same request again."""
+        if self._ending is not None:
+            pending_commit, result = self._ending
+            if pending_commit != commit:
+                raise TransitionNotAllowedError(
+                    f"transaction manager: invalid transition attempted: "
+                    f"{'a commit' if pending_commit else 'an abort'} is still in progress")
+        else:
+            try:
+                result = (self._manager.begin_commit() if commit
+                          else self._manager.begin_abort())
+            except Exception as exc:
+                raise translate_error(exc) from exc
+            self._ending = (commit, result)
+        self.wait(result, "EndTxn")
+        self._ending = None
+
+    def wait(self, result: Any, what: str) -> None:
+        """Wait for a transaction request's result, at most the retry budget."""
+        self._wakeup()
+        try:
+            done = result.wait(timeout_ms=self._budget * 1000)
+        except Exception as exc:
+            self._ending = None
+            raise translate_error(exc) from exc
+        if not done:
+            raise BrokerError(
+                f"transaction manager: no answer to {what} within {self._budget:g}s "
+                f"(producer.transaction.retry.max + 1 = {self._retries + 1} attempts of "
+                f"producer.timeout + producer.transaction.retry.backoff); the Kafka client "
+                f"keeps trying: call again to wait more", retriable=True)
+
+    def fail(self, exc: BaseException) -> BaseException:
+        """A message of the open transaction failed: the transaction must abort
+        (fatal for fencing and authorisation errors), as sarama's ``returnError``;
+        kafka-python leaves the state alone for a retriable error it gave up on.
+        Returns the error to report for the message: a produce refused for an old
+        epoch means a newer producer with our transaction id fenced this one, so it
+        is reported as fencing (Java normalises it the same way)."""
+        import kafka.errors as kerrors
+        from kafka.producer.transaction_manager import TransactionState
+
+        manager = self._manager
+        raw = exc.__cause__ if isinstance(exc, BrokerError) and exc.__cause__ else exc
+        if isinstance(raw, kerrors.InvalidProducerEpochError):
+            exc = raw = kerrors.ProducerFencedError(
+                "the broker refused the produce for an old producer epoch")
+        with manager._lock:
+            state = manager._current_state
+            if state != TransactionState.FATAL_ERROR:
+                if type(raw).__name__ in self.FATAL:
+                    manager.transition_to_fatal_error(exc)
+                elif state in (TransactionState.IN_TRANSACTION,
+                               TransactionState.COMMITTING_TRANSACTION):
+                    manager.transition_to_abortable_error(exc)
+        self._wakeup()
+        return exc
 
 
 def _align_with_sarama(client: kafka.KafkaProducer, config: Config) -> None:
@@ -315,9 +473,14 @@ def appender(client: kafka.KafkaProducer, open_batch: Callable[[str, int], Batch
     compression = config["compression_attrs"]
     batch_size = config["batch_size"]
     compiled = fast_builder() if magic == 2 and compression == 0 else None
-    if config.get("transaction_manager") is not None and \
-            config["transaction_manager"].is_transactional():
-        compiled = None
+    manager = config.get("transaction_manager")
+    # A transactional producer registers each partition it writes to with the
+    # transaction (AddPartitionsToTxn, sent by kafka-python's sender before the batch)
+    # as KafkaProducer.send does; once per new batch, under the partition lock.
+    add_partition = None
+    if manager is not None and manager.is_transactional():
+        compiled = None  # its batches carry the transactional flag
+        add_partition = manager.maybe_add_partition_to_transaction
     tp_lock = accumulator._tp_lock
     batches = accumulator._batches
     incomplete = accumulator._incomplete
@@ -346,6 +509,8 @@ def appender(client: kafka.KafkaProducer, open_batch: Callable[[str, int], Batch
                     return
             if accumulator._closed:
                 raise IllegalStateError("RecordAccumulator is closed")
+            if add_partition is not None:
+                add_partition(tp)
             records = MemoryRecordsBuilder(magic, compression, batch_size)
             if compiled is not None:
                 records._builder = compiled(magic, compression, 0, -1, -1, -1, batch_size)
@@ -432,6 +597,9 @@ _HINTS = {
     "InvalidTimestampError": (
         "the broker refused the message's timestamp (message.timestamp.*.max.ms on the "
         "topic or broker): ProducerMessage.timestamp is seconds since the epoch"),
+    "ProducerFencedError": (
+        "fenced: a newer producer with the same producer.transaction.id (sarama: "
+        "Producer.Transaction.ID) has started, so this one may not write any more; close it"),
 }
 
 
@@ -449,7 +617,8 @@ def translate_error(exc: BaseException) -> BaseException:
         hint = _HINTS.get(name)
         if hint is not None:
             text = f"{text}: {hint}"
-        err = BrokerError(text, retriable=bool(getattr(exc, "retriable", False)))
+        kind = ProducerFencedError if name == "ProducerFencedError" else BrokerError
+        err = kind(text, retriable=bool(getattr(exc, "retriable", False)))
         err.__cause__ = exc
         return err
     return exc

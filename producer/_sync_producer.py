@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from gochan import Chan, ClosedChannelError, idle_waits
 
@@ -19,6 +20,7 @@ from ._async_producer import AsyncProducer
 from ._config import Config
 from ._errors import ClosedProducerError, ConfigurationError, ProducerError, ProducerErrors
 from ._message import ProducerMessage, claim
+from ._txn import PartitionOffsetMetadata, ProducerTxnStatusFlag
 
 __all__ = ["SyncProducer"]
 
@@ -272,6 +274,40 @@ class SyncProducer(AioFace):
                 partitioner or interceptor), where it would deadlock.
         """
         self._producer._close_and_wait(announce=False, collect=False)
+
+    # -- transactions: sarama's SyncProducer methods, on the AsyncProducer it wraps ---
+
+    def is_transactional(self) -> bool:
+        """Whether ``producer.transaction.id`` is set (sarama's ``IsTransactional``)."""
+        return self._producer.is_transactional()
+
+    def txn_status(self) -> ProducerTxnStatusFlag:
+        """sarama's ``TxnStatus`` (see :meth:`AsyncProducer.txn_status`)."""
+        return self._producer.txn_status()
+
+    def begin_txn(self) -> None:
+        """sarama's ``BeginTxn`` (see :meth:`AsyncProducer.begin_txn`)."""
+        self._producer.begin_txn()
+
+    def commit_txn(self) -> None:
+        """sarama's ``CommitTxn``: every ``send_message`` call has returned already,
+        so this only publishes the offsets and ends the transaction (see
+        :meth:`AsyncProducer.commit_txn`)."""
+        self._producer.commit_txn()
+
+    def abort_txn(self) -> None:
+        """sarama's ``AbortTxn`` (see :meth:`AsyncProducer.abort_txn`)."""
+        self._producer.abort_txn()
+
+    def add_offsets_to_txn(self, offsets: dict[str, list[PartitionOffsetMetadata]],
+                           group_id: str) -> None:
+        """sarama's ``AddOffsetsToTxn`` (see :meth:`AsyncProducer.add_offsets_to_txn`)."""
+        self._producer.add_offsets_to_txn(offsets, group_id)
+
+    def add_message_to_txn(self, msg: Any, group_id: str, metadata: str | None = None,
+                           ) -> None:
+        """sarama's ``AddMessageToTxn`` (see :meth:`AsyncProducer.add_message_to_txn`)."""
+        self._producer.add_message_to_txn(msg, group_id, metadata)
 
     def __enter__(self) -> SyncProducer:
         return self

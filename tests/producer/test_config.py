@@ -21,6 +21,8 @@ from producer import (
     ProducerConfig,
     RequiredAcks,
     RetryConfig,
+    TransactionConfig,
+    TransactionRetryConfig,
 )
 
 # -- defaults -------------------------------------------------------------------------
@@ -46,6 +48,10 @@ DEFAULTS: list[tuple[str, Any]] = [
     ("producer.retry.max_buffer_length", 0),
     ("producer.retry.max_buffer_bytes", 0),
     ("producer.interceptors", []),
+    ("producer.transaction.id", ""),
+    ("producer.transaction.timeout", 60.0),
+    ("producer.transaction.retry.max", 50),
+    ("producer.transaction.retry.backoff", 0.1),
     ("channel_buffer_size", 256),
     ("net.max_open_requests", 5),
     ("net.dial_timeout", 30.0),
@@ -111,6 +117,8 @@ def test_sub_configs_are_the_documented_classes() -> None:
     assert type(c.producer.retry) is RetryConfig
     assert type(c.net) is NetConfig
     assert type(c.metadata) is MetadataConfig
+    assert type(c.producer.transaction) is TransactionConfig
+    assert type(c.producer.transaction.retry) is TransactionRetryConfig
 
 
 # -- validation: one row per sarama rule ------------------------------------------------
@@ -189,6 +197,22 @@ RULES: list[tuple[str, Setter, str, str]] = [
      "producer.required_acks", "Producer.RequiredAcks"),
     ("idempotent max_open_requests=5", _idempotent(net__max_open_requests=5),
      "net.max_open_requests", "Net.MaxOpenRequests"),
+    ("transaction.id without idempotent", _sets(producer__transaction__id="tx"),
+     "producer.transaction.id", "Producer.Transaction.ID"),
+    ("transaction.id with acks=1", _idempotent(producer__transaction__id="tx",
+                                               producer__required_acks=1),
+     "producer.required_acks", "Producer.RequiredAcks"),
+    ("transaction.id with max_open_requests=5",
+     _idempotent(producer__transaction__id="tx", net__max_open_requests=5),
+     "net.max_open_requests", "Net.MaxOpenRequests"),
+    ("transaction.timeout=0", _sets(producer__transaction__timeout=0),
+     "producer.transaction.timeout", "Producer.Transaction.Timeout"),
+    ("transaction.timeout beyond int32 ms", _sets(producer__transaction__timeout=3e6),
+     "producer.transaction.timeout", "Producer.Transaction.Timeout"),
+    ("transaction.retry.max<0", _sets(producer__transaction__retry__max=-1),
+     "producer.transaction.retry.max", "Producer.Transaction.Retry.Max"),
+    ("transaction.retry.backoff<0", _sets(producer__transaction__retry__backoff=-0.1),
+     "producer.transaction.retry.backoff", "Producer.Transaction.Retry.Backoff"),
     ("channel_buffer_size<0", _sets(channel_buffer_size=-1),
      "channel_buffer_size", "ChannelBufferSize"),
     ("client_id invalid before 1.0", _sets(client_id="bad id!", version=(0, 11, 0)),
@@ -229,6 +253,8 @@ def test_validation_rule(setter: Setter, ours: str, saramas: str) -> None:
     _sets(producer__compression="snappy"),
     _sets(producer__compression_level=42),  # the level only matters for gzip
     _idempotent(),
+    _idempotent(producer__transaction__id="tx"),
+    _sets(producer__transaction__retry__max=0, producer__transaction__retry__backoff=0),
     _sets(client_id="bad id!"),  # only checked before Kafka 1.0 (KIP-190)
     _sets(client_id="good.id-1_x", version=(0, 11, 0)),
     _sets(metadata__refresh_frequency=0),
@@ -293,6 +319,10 @@ WRONG_TYPES: list[tuple[str, Any, str]] = [
     ("producer.partitioner", 5, "Producer.Partitioner"),
     ("producer.retry.backoff_func", 0.5, "Producer.Retry.BackoffFunc"),
     ("producer.interceptors", "not-a-list", "Producer.Interceptors"),
+    ("producer.transaction.id", None, "Producer.Transaction.ID"),
+    ("producer.transaction.timeout", "1m", "Producer.Transaction.Timeout"),
+    ("producer.transaction.retry.max", 5.0, "Producer.Transaction.Retry.Max"),
+    ("producer.transaction", None, "Producer.Transaction"),
 ]
 
 

@@ -291,3 +291,104 @@ def test_the_environment_switch_forces_the_pure_builder(monkeypatch: pytest.Monk
     monkeypatch.setattr(pk, "_FAST_BUILDER", None)
     monkeypatch.setenv(pk.NO_ACCELERATOR_ENV, "1")
     assert pk.fast_builder() is None
+
+
+# -- transactions: the appender registers partitions, TxnClient drives the manager ----------
+
+def txn_client_config() -> Config:
+    config = Config()
+    config.producer.idempotent = True
+    config.producer.required_acks = -1
+    config.net.max_open_requests = 1
+    config.producer.transaction.id = "tx-1"
+    config.producer.transaction.timeout = 12.5
+    config.metadata.allow_auto_topic_creation = False
+    return config
+
+
+@pytest.fixture
+def txn_client() -> Iterator[Any]:
+    """A transactional KafkaProducer without a broker, its manager in a transaction as
+    if InitProducerId had answered."""
+    import kafka
+
+    config = txn_client_config()
+    settings = client_settings(["127.0.0.1:1"], config)
+    settings["api_version"] = (2, 8)
+    producer = kafka.KafkaProducer(**settings)
+    _align_with_sarama(producer, config)
+    manager = producer._transaction_manager
+    manager._transition_to(TransactionState.INITIALIZING)
+    manager.set_producer_id_and_epoch(ProducerIdAndEpoch(9, 0))
+    manager._transition_to(TransactionState.READY)
+    try:
+        yield producer
+    finally:
+        close_client(producer, timeout=0, stop_within=5)
+
+
+def test_transactional_settings() -> None:
+    settings = client_settings(["127.0.0.1:1"], txn_client_config())
+    assert settings["transactional_id"] == "tx-1"
+    assert settings["transaction_timeout_ms"] == 12_500
+    assert "transactional_id" not in client_settings(["127.0.0.1:1"], Config())
+
+
+@pytest.mark.timeout(10)
+def test_a_new_batch_registers_its_partition_with_the_transaction(txn_client: Any) -> None:
+    """KafkaProducer.send calls maybe_add_partition_to_transaction; our appender does it
+    once per new batch, or the sender never sends AddPartitionsToTxn and the accumulator
+    never drains the batch (is_send_to_partition_allowed)."""
+    import kafka.errors as kerrors
+    from kafka.structs import TopicPartition
+
+    manager = txn_client._transaction_manager
+    opened, open_batch = open_sinks()
+    append, _seal = appender(txn_client, open_batch)
+    with pytest.raises(kerrors.IllegalStateError):  # no transaction open: kafka-python's rule
+        append("t", 0, None, b"a", None, None, "a")
+    manager.begin_transaction()
+    append("t", 0, None, b"a", None, None, "a")
+    append("t", 0, None, b"b", None, None, "b")
+    append("t", 3, None, b"c", None, None, "c")
+    assert manager._new_partitions_in_transaction == {TopicPartition("t", 0),
+                                                     TopicPartition("t", 3)}
+    (batch,) = txn_client._accumulator._batches[TopicPartition("t", 0)]
+    assert type(batch.records._builder).__module__.startswith("kafka.")  # not the compiled one
+    assert [s.items for _, _, s in opened] == [["a", "b"], ["c"]]
+
+
+@pytest.mark.timeout(10)
+def test_a_failed_message_makes_the_transaction_abortable(txn_client: Any) -> None:
+    """kafka-python leaves the state alone for a retriable error it gave up on; sarama
+    (and so TxnClient.fail) makes the transaction abortable whatever the error."""
+    import kafka.errors as kerrors
+
+    from producer._kafka import TxnClient
+
+    manager = txn_client._transaction_manager
+    txn = TxnClient(txn_client, txn_client_config())
+    manager.begin_transaction()
+    assert txn.state() == "IN_TRANSACTION"
+    exc = kerrors.RequestTimedOutError()
+    assert txn.fail(exc) is exc
+    assert txn.state() == "ABORTABLE_ERROR"
+    assert "RequestTimedOutError" in str(txn.last_error())
+
+
+@pytest.mark.timeout(10)
+def test_an_old_epoch_is_fencing_and_fatal(txn_client: Any) -> None:
+    import kafka.errors as kerrors
+
+    from producer import ProducerFencedError
+    from producer._kafka import TxnClient, translate_error
+
+    manager = txn_client._transaction_manager
+    txn = TxnClient(txn_client, txn_client_config())
+    manager.begin_transaction()
+    reported = txn.fail(kerrors.InvalidProducerEpochError())
+    assert isinstance(reported, kerrors.ProducerFencedError)
+    assert txn.state() == "FATAL_ERROR"
+    ours = translate_error(reported)
+    assert isinstance(ours, ProducerFencedError) and "fenced" in str(ours)
+    assert "producer.transaction.id" in str(ours)

@@ -1,0 +1,273 @@
+"""sarama's transactional producer on the real broker (issue 18), read back by a
+``read_committed`` consumer: committed transactions exactly once, aborted ones never, a
+commit racing in-flight messages, a failed message making the transaction abortable,
+two producers with one transactional id (the older is fenced and says so), offsets
+committed with the transaction, and the status flags along the way."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable
+
+import pytest
+
+from gochan import go
+from producer import (
+    AsyncProducer,
+    Config,
+    NonTransactedProducerError,
+    PartitionOffsetMetadata,
+    ProducerFencedError,
+    ProducerMessage,
+    ProducerTxnStatusFlag,
+    RequiredAcks,
+    SyncProducer,
+    TransactionNotReadyError,
+    TransitionNotAllowedError,
+)
+from producer.testing import KafkaCluster
+
+F = ProducerTxnStatusFlag
+pytestmark = [pytest.mark.broker, pytest.mark.timeout(180)]
+
+
+def txn_config(txn_id: str | None = None) -> Config:
+    c = Config()
+    c.producer.idempotent = True
+    c.producer.required_acks = RequiredAcks.WAIT_FOR_ALL
+    c.net.max_open_requests = 1
+    c.producer.return_successes = True
+    c.producer.transaction.id = txn_id or f"txn-{uuid.uuid4().hex[:12]}"
+    c.producer.timeout = 5.0
+    c.producer.transaction.retry.max = 10
+    return c
+
+
+def read(cluster: KafkaCluster, topic: str, isolation: str = "read_committed",
+         expect: int | None = None, idle: float = 3.0) -> list[bytes]:
+    """Every value in ``topic`` as a consumer with ``isolation`` sees it: reads until
+    the end offsets (the last stable offset for read_committed) are reached."""
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(bootstrap_servers=cluster.bootstrap_servers,
+                             isolation_level=isolation, auto_offset_reset="earliest",
+                             enable_auto_commit=False, consumer_timeout_ms=int(idle * 1000))
+    try:
+        parts = consumer.partitions_for_topic(topic) or set()
+        from kafka import TopicPartition
+
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        values = [rec.value for rec in consumer]
+    finally:
+        consumer.close()
+    if expect is not None:
+        assert len(values) >= 0
+    return values
+
+
+def send_all(p: AsyncProducer, topic: str, values: list[bytes]) -> list[ProducerMessage]:
+    """Send ``values`` and read their results (successes and errors) in a goroutine, as
+    sarama's users must while a commit flushes."""
+    msgs = [ProducerMessage(topic=topic, value=v) for v in values]
+    for m in msgs:
+        p.input().send(m)
+    return msgs
+
+
+class Results:
+    """Reads successes() and errors() until the producer closes."""
+
+    def __init__(self, p: AsyncProducer) -> None:
+        self.ok: list[ProducerMessage] = []
+        self.failed: list[object] = []
+        self._g1 = go(self._drain, p.successes(), self.ok)
+        self._g2 = go(self._drain, p.errors(), self.failed)
+
+    @staticmethod
+    def _drain(chan: object, into: list[object]) -> None:
+        for item in chan:  # type: ignore[attr-defined]
+            into.append(item)
+
+    def join(self) -> None:
+        self._g1.join()
+        self._g2.join()
+
+
+def test_committed_once_aborted_never(kafka_cluster: KafkaCluster,
+                                      new_topic: Callable[..., str]) -> None:
+    topic = new_topic(partitions=3)
+    p = AsyncProducer(kafka_cluster.bootstrap_servers, txn_config())
+    results = Results(p)
+    assert p.is_transactional()
+    assert p.txn_status() == F.READY
+    p.begin_txn()
+    assert p.txn_status() == F.IN_TRANSACTION
+    send_all(p, topic, [b"c1-%d" % i for i in range(500)])
+    p.commit_txn()
+    assert p.txn_status() == F.READY
+    p.begin_txn()
+    send_all(p, topic, [b"a-%d" % i for i in range(300)])
+    p.abort_txn()
+    assert p.txn_status() == F.READY
+    p.begin_txn()
+    send_all(p, topic, [b"c2-%d" % i for i in range(200)])
+    p.commit_txn()
+    p.close()
+    results.join()
+    assert len(results.ok) == 1000 and not results.failed
+    committed = Counter(read(kafka_cluster, topic))
+    expected = {b"c1-%d" % i for i in range(500)} | {b"c2-%d" % i for i in range(200)}
+    assert set(committed) == expected
+    assert set(committed.values()) == {1}, "a committed message is visible more than once"
+    uncommitted = Counter(read(kafka_cluster, topic, "read_uncommitted"))
+    assert uncommitted[b"a-0"] == 1, "the aborted messages were written (then aborted)"
+
+
+def test_commit_racing_in_flight_messages(kafka_cluster: KafkaCluster,
+                                          new_topic: Callable[..., str]) -> None:
+    """A sender goroutine keeps sending while the main thread commits: every message
+    sent before the commit is in it; those sent after it began fail with
+    TransactionNotReadyError and are nowhere."""
+    topic = new_topic(partitions=3)
+    config = txn_config()
+    config.producer.flush.frequency = 0.05  # batches linger, so the commit must flush them
+    p = AsyncProducer(kafka_cluster.bootstrap_servers, config)
+    results = Results(p)
+    p.begin_txn()
+    sent: list[bytes] = []
+    stop = threading.Event()
+    started = threading.Event()
+
+    def sender() -> None:
+        i = 0
+        while not stop.is_set():
+            v = b"r-%d" % i
+            p.input().send(ProducerMessage(topic=topic, value=v))
+            sent.append(v)
+            i += 1
+            if i == 2000:
+                started.set()
+
+    g = go(sender)
+    assert started.wait(60)
+    p.commit_txn()
+    stop.set()
+    g.join()
+    p.close()
+    results.join()
+    ok = {m.value for m in results.ok}
+    refused = [e for e in results.failed]
+    assert all(isinstance(e.err, TransactionNotReadyError) for e in refused), refused[:3]
+    assert len(ok) + len(refused) == len(sent)
+    assert len(ok) >= 2000
+    committed = Counter(read(kafka_cluster, topic))
+    assert set(committed) == ok and set(committed.values()) == {1}
+
+
+def test_failed_message_makes_the_transaction_abortable(
+        kafka_cluster: KafkaCluster, new_topic: Callable[..., str]) -> None:
+    topic = new_topic(partitions=1)
+    p = AsyncProducer(kafka_cluster.bootstrap_servers, txn_config())
+    results = Results(p)
+    p.begin_txn()
+    send_all(p, topic, [b"before-%d" % i for i in range(10)])
+    p.input().send(ProducerMessage(topic=topic, value=b"x" * (2 << 20)))  # too large
+    send_all(p, topic, [b"after-%d" % i for i in range(10)])
+    with pytest.raises(Exception) as info:
+        p.commit_txn()
+    assert "too large" in str(info.value) or "MaxMessageBytes" in str(info.value)
+    assert p.txn_status() == F.IN_ERROR | F.ABORTABLE_ERROR
+    with pytest.raises(TransitionNotAllowedError):
+        p.begin_txn()
+    p.abort_txn()
+    assert p.txn_status() == F.READY
+    p.begin_txn()
+    send_all(p, topic, [b"next-%d" % i for i in range(10)])
+    p.commit_txn()
+    p.close()
+    results.join()
+    assert Counter(read(kafka_cluster, topic)) == Counter(b"next-%d" % i for i in range(10))
+
+
+def test_outside_a_transaction(kafka_cluster: KafkaCluster,
+                               new_topic: Callable[..., str]) -> None:
+    topic = new_topic(partitions=1)
+    p = AsyncProducer(kafka_cluster.bootstrap_servers, txn_config())
+    results = Results(p)
+    p.input().send(ProducerMessage(topic=topic, value=b"early"))
+    with pytest.raises(TransactionNotReadyError):
+        p.add_offsets_to_txn({topic: [PartitionOffsetMetadata(0, 1)]}, "g")
+    with pytest.raises(TransitionNotAllowedError):
+        p.commit_txn()
+    assert p.txn_status() == F.READY
+    p.begin_txn()
+    with pytest.raises(TransitionNotAllowedError):
+        p.begin_txn()
+    p.commit_txn()  # an empty transaction
+    p.close()
+    results.join()
+    assert [type(e.err) for e in results.failed] == [TransactionNotReadyError]
+    assert read(kafka_cluster, topic, idle=1.0) == []
+    plain = AsyncProducer(kafka_cluster.bootstrap_servers, Config())
+    try:
+        assert not plain.is_transactional()
+        assert plain.txn_status() == F.UNINITIALIZED
+        for call in (plain.begin_txn, plain.commit_txn, plain.abort_txn):
+            with pytest.raises(NonTransactedProducerError):
+                call()
+    finally:
+        plain.close()
+
+
+def test_two_producers_one_id_the_older_is_fenced(kafka_cluster: KafkaCluster,
+                                                  new_topic: Callable[..., str]) -> None:
+    topic = new_topic(partitions=1)
+    txn_id = f"fence-{uuid.uuid4().hex[:8]}"
+    old = SyncProducer(kafka_cluster.bootstrap_servers, txn_config(txn_id))
+    old.begin_txn()
+    old.send_message(ProducerMessage(topic=topic, value=b"old-1"))
+    new = SyncProducer(kafka_cluster.bootstrap_servers, txn_config(txn_id))  # fences `old`
+    new.begin_txn()
+    new.send_message(ProducerMessage(topic=topic, value=b"new-1"))
+    with pytest.raises(Exception) as info:
+        old.send_message(ProducerMessage(topic=topic, value=b"old-2"))
+        old.commit_txn()
+    err = info.value
+    cause = getattr(err, "err", err)
+    assert isinstance(cause, ProducerFencedError) or "fenced" in str(err).lower(), repr(err)
+    assert old.txn_status() & F.FATAL_ERROR, old.txn_status()
+    new.commit_txn()
+    old.close()
+    new.close()
+    # old-1's transaction was aborted when `new` initialised; old-2 never committed.
+    assert read(kafka_cluster, topic) == [b"new-1"]
+
+
+def test_offsets_committed_with_the_transaction(kafka_cluster: KafkaCluster,
+                                                new_topic: Callable[..., str]) -> None:
+    from kafka import KafkaConsumer, TopicPartition
+
+    source = new_topic(partitions=1)
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    p = SyncProducer(kafka_cluster.bootstrap_servers, txn_config())
+    p.begin_txn()
+    p.add_offsets_to_txn({source: [PartitionOffsetMetadata(0, 7, "meta")]}, group)
+    p.abort_txn()  # dropped
+    p.begin_txn()
+
+    class Consumed:
+        topic, partition, offset = source, 0, 41
+
+    p.add_message_to_txn(Consumed(), group)
+    p.commit_txn()
+    p.close()
+    consumer = KafkaConsumer(bootstrap_servers=kafka_cluster.bootstrap_servers, group_id=group,
+                             enable_auto_commit=False)
+    try:
+        assert consumer.committed(TopicPartition(source, 0)) == 42
+    finally:
+        consumer.close()
