@@ -17,6 +17,9 @@ an exception (or ``False``). ``ErrorReporter`` is ``Callable[[str], object]``, t
 ``reporter=`` that receives each test failure instead of an ``AssertionError``
 (Go's ``t.Errorf``): ``pytest.fail``, or a list's ``append``.
 
+Transactions (``begin_txn`` ... ``add_message_to_txn``, ``txn_status``): see
+:class:`MockTransactions`; ``expect_commit_txn_and_fail(err)`` makes the next commit fail.
+
 Like sarama's ``mocks``, this package has no API-stability promise yet.
 """
 
@@ -25,11 +28,13 @@ from gochan._public import present_as as _present_as
 from ._async_producer import AsyncProducer
 from ._common import ErrorReporter, MessageChecker, OutOfExpectationsError, ValueChecker
 from ._sync_producer import SyncProducer
+from ._txn import MockTransactions
 
 __all__ = [
     "AsyncProducer",
     "ErrorReporter",
     "MessageChecker",
+    "MockTransactions",
     "OutOfExpectationsError",
     "SyncProducer",
     "ValueChecker",

@@ -23,11 +23,12 @@ from ._common import (
     _MockProducer,
     _value_checker,
 )
+from ._txn import MockTransactions
 
 __all__ = ["AsyncProducer"]
 
 
-class AsyncProducer(_MockProducer):
+class AsyncProducer(MockTransactions, _MockProducer):
     """A stand-in for :class:`producer.AsyncProducer` in unit tests; no broker involved.
 
     Set expectations first, one per message the code under test will send, then
@@ -52,7 +53,8 @@ class AsyncProducer(_MockProducer):
     its result would hang). Every message thus comes back exactly once, as from the
     real producer. A message object that is already in flight (in this or another
     producer) fails on ``errors()`` with the real producer's ``ValueError`` cause and
-    consumes no expectation. The three channels are buffered to ``channel_buffer_size``, as
+    consumes no expectation. Transactions: see :class:`~producer.mocks.MockTransactions`.
+    The three channels are buffered to ``channel_buffer_size``, as
     in sarama's mock. Interceptors are not run (nor are they by sarama's mock).
 
     Test failures go to ``reporter`` (a callable taking the message, like Go's
@@ -70,6 +72,7 @@ class AsyncProducer(_MockProducer):
     def __init__(self, config: Config | None = None, *,
                  reporter: ErrorReporter | None = None) -> None:
         super().__init__(config, reporter)
+        self._init_txn(config)
         cbs = self._channel_buffer_size
         self._input: Chan[ProducerMessage] = Chan(cbs)
         self._successes: Chan[ProducerMessage] = Chan(cbs)
@@ -222,6 +225,11 @@ class AsyncProducer(_MockProducer):
             return
         if not claim_one(item, self):  # as the real producer: no expectation consumed
             self._send_error(item, ValueError(IN_FLIGHT))
+            return
+        refusal = self._txn_refusal()
+        if refusal is not None:  # sarama's mock: a test failure, no expectation consumed
+            self._report.add(f"{refusal}: {item!r}")
+            self._fail(item, self._refuse_outside())
             return
         taken = self._take()
         if taken is None:

@@ -18,11 +18,12 @@ from ._common import (
     _MockProducer,
     _value_checker,
 )
+from ._txn import MockTransactions
 
 __all__ = ["SyncProducer"]
 
 
-class SyncProducer(_MockProducer):
+class SyncProducer(MockTransactions, _MockProducer):
     """A stand-in for :class:`producer.SyncProducer` in unit tests; no broker involved.
 
     Set expectations first, one per message the code under test will send. Each
@@ -48,6 +49,7 @@ class SyncProducer(_MockProducer):
     def __init__(self, config: Config | None = None, *,
                  reporter: ErrorReporter | None = None) -> None:
         super().__init__(config, reporter)
+        self._init_txn(config)
         self._send_lock = threading.Lock()  # held for a whole send or close, as sarama's l
         self._closed = False
 
@@ -75,6 +77,7 @@ class SyncProducer(_MockProducer):
     def _send_one(self, msg: ProducerMessage) -> tuple[int, int]:
         with self._send_lock:
             self._check_open()
+            self._refuse_if_outside(msg)
             taken = self._take()
             if taken is None:
                 self._report.raise_now(["No more expectations set on this mock producer to "
@@ -130,6 +133,7 @@ class SyncProducer(_MockProducer):
     def _send_batch(self, msgs: list[ProducerMessage]) -> None:
         with self._send_lock:
             self._check_open()
+            self._refuse_if_outside(msgs)
             taken = self._take(len(msgs))
             if taken is None:
                 self._report.raise_now([
@@ -183,6 +187,14 @@ class SyncProducer(_MockProducer):
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return f"<mocks.SyncProducer {state}, {self._left()} expectations left>"
+
+    def _refuse_if_outside(self, what: object) -> None:
+        """Sent while no transaction is open: a test failure (sarama's mock), and the
+        call raises TransactionNotReadyError; no expectation is consumed."""
+        refusal = self._txn_refusal()
+        if refusal is not None:
+            self._report.raise_now([f"{refusal}: {what!r}"])
+            raise self._refuse_outside()
 
     def _check_open(self) -> None:
         if self._closed:
