@@ -54,6 +54,7 @@ from gochan._public import present_as as _present_as
 
 from ._async_producer import AsyncProducer
 from ._config import (
+    COMPRESSION_LEVEL_DEFAULT,
     Compression,
     Config,
     FlushConfig,
@@ -109,6 +110,7 @@ ErrTxnUnableToParseResponse = TxnUnableToParseResponseError
 ErrProducerFenced = ProducerFencedError
 
 __all__ = [
+    "COMPRESSION_LEVEL_DEFAULT",
     "PARTITIONERS",
     "AsyncProducer",
     "AuthenticationError",

@@ -65,7 +65,8 @@ from gochan import Chan, ClosedChannelError, Goroutine, Once, WaitGroup, WouldBl
 from ._aio import AioFace, Opening
 from ._checks import new_partitioner, partition_index, prepare
 from ._closing import wait_closed
-from ._config import Config
+from ._compression import compressor
+from ._config import Compression, Config
 from ._errors import (
     BrokerError,
     ClosedProducerError,
@@ -300,7 +301,9 @@ class AsyncProducer(AioFace):
         self._partitioners: dict[str, Partitioner] = {}
         self._valid_topics: set[str] = set()
         self._client = new_client(self._addrs, config)
-        self._append, self._seal = appender(self._client, self._open_batch)
+        self._append, self._seal = appender(
+            self._client, self._open_batch,
+            compressor(Compression(p.compression), p.compression_level))
         self._txn: Transactions | None = None
         if p.transaction.id:
             self._txn = Transactions(TxnClient(self._client, config), self._flush_for_txn)

@@ -30,6 +30,8 @@ from ._errors import ConfigurationError
 from ._partitioner import PARTITIONERS, Partitioner
 
 __all__ = [
+    "COMPRESSION_LEVELS",
+    "COMPRESSION_LEVEL_DEFAULT",
     "Compression",
     "Config",
     "FlushConfig",
@@ -49,7 +51,7 @@ __all__ = [
 log = logging.getLogger("producer")
 
 MAX_REQUEST_SIZE = 100 * 1024 * 1024  # sarama's MaxRequestSize
-COMPRESSION_LEVEL_DEFAULT = -1000  # sarama's CompressionLevelDefault
+COMPRESSION_LEVEL_DEFAULT = -1000  # sarama's CompressionLevelDefault: the codec's default
 
 
 class RequiredAcks(enum.IntEnum):
@@ -68,6 +70,12 @@ class Compression(str, enum.Enum):
     SNAPPY = "snappy"
     LZ4 = "lz4"
     ZSTD = "zstd"
+
+
+# codec -> the (lowest, highest) producer.compression_level it takes (the meaning of
+# each level: producer/_compression.py); the others have no levels.
+COMPRESSION_LEVELS = {Compression.GZIP: (-2, 9), Compression.LZ4: (0, 16),
+                      Compression.ZSTD: (-131072, 22)}
 
 
 @dataclass
@@ -294,10 +302,20 @@ class Config:
             raise _error("producer.compression", "lz4 requires version >= 0.10")
         if codec is Compression.ZSTD and self.version < (2, 1):
             raise _error("producer.compression", "zstd requires version >= 2.1")
-        if (codec is Compression.GZIP and p.compression_level != COMPRESSION_LEVEL_DEFAULT
-                and not -2 <= p.compression_level <= 9):
+        level = p.compression_level
+        if level == COMPRESSION_LEVEL_DEFAULT:
+            return
+        levels = COMPRESSION_LEVELS.get(codec)
+        if levels is None:
             raise _error("producer.compression_level",
-                         f"{p.compression_level} is not a valid gzip level (-2 to 9)")
+                         f"is {level}, but {codec.value} has no compression levels: leave it "
+                         f"at COMPRESSION_LEVEL_DEFAULT ({COMPRESSION_LEVEL_DEFAULT}), or "
+                         f"choose gzip, lz4 or zstd")
+        low, high = levels
+        if not low <= level <= high:
+            raise _error("producer.compression_level",
+                         f"{level} is not a valid {codec.value} level ({low} to {high}, or "
+                         f"COMPRESSION_LEVEL_DEFAULT = {COMPRESSION_LEVEL_DEFAULT})")
 
     def _validate_transaction(self) -> None:
         """sarama's rule (a transaction id needs idempotence, and so acks=all and one

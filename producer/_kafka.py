@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ._compression import check_library
 from ._config import Compression, Config, RequiredAcks, SASLMechanism
 from ._errors import (
     AuthenticationError,
@@ -162,6 +163,7 @@ def new_client(addrs: Sequence[str], config: Config) -> kafka.KafkaProducer:
     import kafka.errors as kerrors
 
     install_redaction()
+    check_library(Compression(config.producer.compression))
     settings = client_settings(addrs, config)
     check_security(addrs, config, settings)
     try:
@@ -434,6 +436,7 @@ def _load_fast_builder() -> Any:
 
 
 def appender(client: kafka.KafkaProducer, open_batch: Callable[[str, int], BatchSink],
+             compress: Callable[[bytes], bytes] | None = None,
              ) -> tuple[Callable[..., None], Callable[[BatchSink], None]]:
     """``(append, seal)``: records straight into kafka-python's accumulator, one
     completion per batch instead of a future per record.
@@ -447,6 +450,11 @@ def appender(client: kafka.KafkaProducer, open_batch: Callable[[str, int], Batch
 
     ``seal(sink)`` makes later appends start a new batch (the expiry backstop fails
     a sink's items; nothing may join it after that).
+
+    Uncompressed batches are written by the compiled builder when it is installed
+    (:func:`fast_builder`); compressed ones by kafka-python's builder, which compresses
+    with ``compress`` (the codec at ``producer.compression_level``, see
+    :func:`producer._compression.compressor`) when given, else with its own encoder.
 
     Private kafka-python 3.0 structures (each pinned by tests/producer/
     test_kafka_adjustments.py): ``RecordAccumulator._tp_lock``, ``._batches``,
@@ -481,6 +489,9 @@ def appender(client: kafka.KafkaProducer, open_batch: Callable[[str, int], Batch
     if manager is not None and manager.is_transactional():
         compiled = None  # its batches carry the transactional flag
         add_partition = manager.maybe_add_partition_to_transaction
+    if magic == 2 and compression != 0 and compress is not None:
+        # kafka-python's own builder with our codec: transactional batches included
+        compiled = _leveled_builder(compress)
     tp_lock = accumulator._tp_lock
     batches = accumulator._batches
     incomplete = accumulator._incomplete
@@ -534,6 +545,34 @@ def appender(client: kafka.KafkaProducer, open_batch: Callable[[str, int], Batch
                         entry[2] = entry[3] = None
 
     return append, seal
+
+
+def _leveled_builder(compress: Callable[[bytes], bytes]) -> Callable[..., Any]:
+    """kafka-python's record batch builder, compressing with ``compress`` instead of
+    its own encoder (which takes no level), called as the compiled builder is."""
+    from kafka.record.default_records import DefaultRecordBatchBuilder
+
+    class LeveledBuilder(DefaultRecordBatchBuilder):  # type: ignore[misc]
+        __slots__ = ()
+
+        def _maybe_compress(self) -> bool:
+            # As kafka-python's: compress the records after the header, and send them
+            # uncompressed when that does not make them smaller.
+            header_size = self.HEADER_STRUCT.size
+            records = bytes(self._buffer[header_size:])
+            compressed = compress(records)
+            if len(compressed) >= len(records):
+                return False
+            del self._buffer[header_size:]
+            self._buffer += compressed
+            return True
+
+    def build(magic: int, compression: int, is_transactional: int, producer_id: int,
+              producer_epoch: int, base_sequence: int, batch_size: int) -> Any:
+        return LeveledBuilder(magic, compression, bool(is_transactional), producer_id,
+                              producer_epoch, base_sequence, batch_size)
+
+    return build
 
 
 def refuse_batch_splitting(client: kafka.KafkaProducer) -> None:

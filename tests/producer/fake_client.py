@@ -112,8 +112,9 @@ class FakeClient:
 
 
 def _fake_appender(client: FakeClient, open_batch: Callable[[str, int], Any],
+                   compress: Callable[[bytes], bytes] | None = None,
                    ) -> tuple[Callable[..., None], Callable[[Any], None]]:
-    return client.appender(open_batch)
+    return client.appender(open_batch)  # the fake writes no batch: nothing to compress
 
 
 class Fake:

@@ -392,3 +392,41 @@ def test_an_old_epoch_is_fencing_and_fatal(txn_client: Any) -> None:
     ours = translate_error(reported)
     assert isinstance(ours, ProducerFencedError) and "fenced" in str(ours)
     assert "producer.transaction.id" in str(ours)
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("client", [{"compression_type": "gzip"}], indirect=True)
+@pytest.mark.parametrize("idempotent", [False, True])
+def test_compressed_batches_use_our_codec_at_its_level(client: Any, idempotent: bool) -> None:
+    """kafka-python's builder, with our compressor (kafka-python passes no level): the
+    batch holds what ``compress`` made of its records, and reads back with
+    kafka-python's reader."""
+    from kafka.record.memory_records import MemoryRecords
+    from kafka.structs import TopicPartition
+
+    from producer._compression import compressor
+    from producer._config import Compression
+
+    made: list[bytes] = []
+    level1 = compressor(Compression.GZIP, 1)
+    assert level1 is not None
+
+    def compress(data: bytes) -> bytes:
+        made.append(level1(data))
+        return made[-1]
+
+    _opened, open_batch = open_sinks()
+    append, _seal = appender(client, open_batch, compress)
+    records = [(b"k%d" % i, b"value %d " % i * 20, [("h", b"%d" % i)]) for i in range(100)]
+    for i, (key, value, headers) in enumerate(records):
+        append("t", 0, key, value, headers, None, i)
+    (batch,) = client._accumulator._batches[TopicPartition("t", 0)]
+    if idempotent:
+        batch.records.set_producer_state(4711, 3, 1000, False)
+    batch.records.close()
+    raw = bytes(batch.records.buffer())
+    assert len(made) == 1 and raw[61:] == made[0]  # 61: the record batch header
+    read = MemoryRecords(raw).next_batch()
+    assert read.compression_type == 1  # gzip
+    if idempotent:
+        assert (read.producer_id, read.producer_epoch, read.base_sequence) == (4711, 3, 1000)
+    assert [(r.key, r.value, r.headers) for r in read] == records
