@@ -110,3 +110,43 @@ def test_compression_level_changes_what_the_broker_stores(
         assert sizes[level] == batch_codecs[0][1]  # the broker's bytes are that batch
     assert sizes[strong] < sizes[fast], sizes
     assert sizes[strong] < len(value) // 5
+
+
+@pytest.mark.timeout(180)
+def test_transactional_batches_compress_at_the_level(
+        kafka_cluster: KafkaCluster, new_topic, batch_codecs: list[tuple[int, int]]) -> None:
+    """A transactional producer's batches (flagged transactional, written by kafka-python's
+    builder) go through the same codec: a committed transaction reads back, an aborted
+    one does not, and the stored batches are zstd."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    from producer import RequiredAcks
+
+    topic = new_topic()
+    config = Config()
+    config.producer.idempotent = True
+    config.producer.required_acks = RequiredAcks.WAIT_FOR_ALL
+    config.net.max_open_requests = 1
+    config.producer.return_successes = True
+    config.producer.transaction.id = f"compression-{topic}"
+    config.producer.compression = Compression.ZSTD
+    config.producer.compression_level = 19
+    committed = [_text(i, 40) for i in range(50)]
+    with SyncProducer(kafka_cluster.bootstrap_servers, config) as p:
+        p.begin_txn()
+        p.send_messages([ProducerMessage(topic, value=v) for v in committed])
+        p.commit_txn()
+        p.begin_txn()
+        p.send_messages([ProducerMessage(topic, value=b"aborted " + v) for v in committed])
+        p.abort_txn()
+
+    consumer = KafkaConsumer(bootstrap_servers=kafka_cluster.bootstrap_servers,
+                             isolation_level="read_committed", enable_auto_commit=False,
+                             auto_offset_reset="earliest", consumer_timeout_ms=3000)
+    try:
+        consumer.assign([TopicPartition(topic, 0)])
+        values = [record.value for record in consumer]
+    finally:
+        consumer.close()
+    assert values == committed
+    assert {codec_id for codec_id, _ in batch_codecs} == {CODEC_IDS[Compression.ZSTD]}
