@@ -301,9 +301,11 @@ class AsyncProducer(AioFace):
         self._partitioners: dict[str, Partitioner] = {}
         self._valid_topics: set[str] = set()
         self._client = new_client(self._addrs, config)
+        flush = p.flush  # sarama's per-batch record limits (validate() checked them)
         self._append, self._seal = appender(
             self._client, self._open_batch,
-            compressor(Compression(p.compression), p.compression_level))
+            compressor(Compression(p.compression), p.compression_level),
+            max_records=flush.messages or flush.max_messages)
         self._txn: Transactions | None = None
         if p.transaction.id:
             self._txn = Transactions(TxnClient(self._client, config), self._flush_for_txn)

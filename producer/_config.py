@@ -52,6 +52,7 @@ log = logging.getLogger("producer")
 
 MAX_REQUEST_SIZE = 100 * 1024 * 1024  # sarama's MaxRequestSize
 COMPRESSION_LEVEL_DEFAULT = -1000  # sarama's CompressionLevelDefault: the codec's default
+WRITE_TIMEOUT_DEFAULT = 30.0  # sarama's Net.WriteTimeout, the only value we take
 
 
 class RequiredAcks(enum.IntEnum):
@@ -80,7 +81,15 @@ COMPRESSION_LEVELS = {Compression.GZIP: (-2, 9), Compression.LZ4: (0, 16),
 
 @dataclass
 class RetryConfig:
-    """``Producer.Retry``: retries per message and the wait between attempts."""
+    """``Producer.Retry``: retries per message and the wait between attempts.
+
+    ``backoff_func(retries, max)`` (sarama's ``BackoffFunc``), when set, is the wait in
+    seconds before retry number ``retries`` (1 for the first) of a batch, instead of
+    ``backoff``. ``max_buffer_length`` / ``max_buffer_bytes`` (sarama's caps on its
+    retry queue) are refused when set: retried messages stay in their batches, inside
+    the window of ``4 * max(channel_buffer_size, 1)`` messages in flight, which bounds
+    them already.
+    """
 
     max: int = 3
     backoff: float = 0.1
@@ -91,7 +100,17 @@ class RetryConfig:
 
 @dataclass
 class FlushConfig:
-    """``Producer.Flush``: when a batch is sent. All zero means "as fast as possible"."""
+    """``Producer.Flush``: when a batch is sent. All zero means "as fast as possible".
+
+    ``frequency`` is the longest a batch waits for more records (kafka-python's
+    ``linger``); ``bytes`` the batch size in bytes. ``messages``: a partition's batch
+    is sent as soon as it holds that many records; it needs ``frequency`` (sarama
+    would hold a smaller batch until close). ``max_messages``: no batch holds more.
+    kafka-python batches per partition, so both count a partition's batch, where
+    sarama counts a broker's request (the same with one partition per broker), and a
+    batch that reached ``messages`` takes no more records while it waits to be sent
+    (sarama's may grow up to ``max_messages`` meanwhile).
+    """
 
     bytes: int = 0
     messages: int = 0
@@ -189,7 +208,16 @@ class SASLConfig:
 
 @dataclass
 class NetConfig:
-    """``Net``: connections to the brokers."""
+    """``Net``: connections to the brokers.
+
+    ``read_timeout``: the longest a request waits for its response; a request also
+    waits at most ``producer.timeout`` (the broker's own wait for acknowledgements),
+    so the smaller of the two ends an attempt on a stalled connection.
+    ``write_timeout`` must keep its default: the Kafka client has one deadline per
+    request, from its write to its response (``read_timeout``). ``keep_alive``: the
+    TCP keep-alive period (idle time and probe interval) of each connection: 0 means
+    Go's default of 15 s, a negative value turns keep-alives off (sarama's rules).
+    """
 
     max_open_requests: int = 5
     dial_timeout: float = 30.0
@@ -210,7 +238,12 @@ class MetadataRetryConfig:
 
 @dataclass
 class MetadataConfig:
-    """``Metadata``: how cluster metadata is fetched and refreshed."""
+    """``Metadata``: how cluster metadata is fetched and refreshed.
+
+    ``full``: each refresh asks for every topic in the cluster (sarama's default);
+    ``False``: only for the topics this producer has written to. A topic the producer
+    does not know yet is always asked for by name, so it can be auto-created.
+    """
 
     retry: MetadataRetryConfig = field(default_factory=MetadataRetryConfig)
     refresh_frequency: float = 600.0
@@ -246,7 +279,6 @@ class Config:
             (n.dial_timeout <= 0, "net.dial_timeout", "must be > 0"),
             (n.read_timeout <= 0, "net.read_timeout", "must be > 0"),
             (n.write_timeout <= 0, "net.write_timeout", "must be > 0"),
-            (n.keep_alive < 0, "net.keep_alive", "must be >= 0"),
             (m.retry.max < 0, "metadata.retry.max", "must be >= 0"),
             (m.retry.backoff < 0, "metadata.retry.backoff", "must be >= 0"),
             (m.refresh_frequency < 0, "metadata.refresh_frequency", "must be >= 0"),
@@ -260,6 +292,11 @@ class Config:
             (p.flush.max_messages < 0, "producer.flush.max_messages", "must be >= 0"),
             (0 < p.flush.max_messages < p.flush.messages, "producer.flush.max_messages",
              "must be >= producer.flush.messages when set"),
+            (p.flush.messages > 0 and p.flush.frequency == 0, "producer.flush.messages",
+             "is not supported without producer.flush.frequency (sarama: Producer.Flush."
+             "Frequency): sarama would hold a smaller batch until close(); set flush.frequency "
+             "to bound how long a batch waits for its messages, or use flush.max_messages to "
+             "only cap a batch"),
             (p.retry.max < 0, "producer.retry.max", "must be >= 0"),
             (p.retry.backoff < 0, "producer.retry.backoff", "must be >= 0"),
             (self.channel_buffer_size < 0, "channel_buffer_size", "must be >= 0"),
@@ -272,6 +309,7 @@ class Config:
                          f"must be one of {sorted(PARTITIONERS)} (sarama's names, such as "
                          f"'roundrobin', are accepted too) or a callable, "
                          f"not {p.partitioner!r}")
+        self._refuse_unsupported()
         self._validate_compression()
         self._validate_security()
         if p.idempotent:
@@ -289,6 +327,34 @@ class Config:
         if self.version < (1, 0) and not re.fullmatch(r"[A-Za-z0-9._-]+", self.client_id):
             raise _error("client_id", "is invalid")
         self._warn()
+
+    def _refuse_unsupported(self) -> None:
+        """sarama settings the Kafka client cannot honour: refused, saying what to use."""
+        p, n = self.producer, self.net
+        if p.retry.max_buffer_length != 0 or p.retry.max_buffer_bytes != 0:
+            name = ("producer.retry.max_buffer_length" if p.retry.max_buffer_length != 0
+                    else "producer.retry.max_buffer_bytes")
+            raise _error(name, "is not supported: retried messages stay in their batches "
+                               "inside the window of 4 * max(channel_buffer_size, 1) messages "
+                               "in flight, which already bounds them; lower channel_buffer_size "
+                               "to hold fewer, and leave this at 0")
+        if n.write_timeout != WRITE_TIMEOUT_DEFAULT:
+            raise _error("net.write_timeout",
+                         "is not supported: the Kafka client has one deadline per request, "
+                         "from its write to its response; set net.read_timeout (and "
+                         f"producer.timeout) instead, and leave this at "
+                         f"{WRITE_TIMEOUT_DEFAULT:g}")
+        func = p.retry.backoff_func
+        if func is not None:
+            try:
+                wait = func(1, max(p.retry.max, 1))
+            except Exception as exc:
+                raise _error("producer.retry.backoff_func",
+                             f"raised {type(exc).__name__}: {exc} when called with "
+                             f"(1, {max(p.retry.max, 1)})") from exc
+            if isinstance(wait, bool) or not isinstance(wait, int | float) or wait < 0:
+                raise _error("producer.retry.backoff_func",
+                             f"must return seconds (a number >= 0), not {wait!r}")
 
     def _validate_compression(self) -> None:
         p = self.producer
@@ -387,10 +453,10 @@ class Config:
         if p.flush.bytes >= MAX_REQUEST_SIZE:
             log.warning("producer.flush.bytes (sarama: Producer.Flush.Bytes) must be smaller "
                         "than the maximum request size; it will be ignored")
-        if (p.flush.bytes > 0 or p.flush.messages > 0) and p.flush.frequency == 0:
-            log.warning("producer.flush.bytes or .messages is set without producer.flush."
-                        "frequency (sarama: Producer.Flush.Frequency): a partial batch waits "
-                        "for close()")
+        if p.flush.bytes > 0 and p.flush.frequency == 0:
+            log.warning("producer.flush.bytes is set without producer.flush.frequency "
+                        "(sarama: Producer.Flush.Frequency): sarama would hold a partial batch "
+                        "until close(); here it is sent as soon as the connection is free")
         millis = p.timeout * 1000
         if abs(millis - round(millis)) > 1e-6:
             log.warning("producer.timeout (sarama: Producer.Timeout) only supports millisecond "

@@ -49,11 +49,67 @@ __all__ = [
 log = logging.getLogger("producer")
 
 
+def attempt_timeout(config: Config) -> float:
+    """Seconds one request may wait for its response: ``producer.timeout`` (the broker's
+    wait for acknowledgements) or ``net.read_timeout``, whichever is smaller."""
+    return min(config.producer.timeout, config.net.read_timeout)
+
+
+def retry_wait(config: Config, retries: int) -> float:
+    """Seconds to wait before retry number ``retries`` (1 for the first):
+    ``producer.retry.backoff_func(retries, retry.max)`` when set, else ``retry.backoff``.
+    A backoff function that fails or returns no number of seconds gets the fixed
+    backoff (logged): a retry is never lost to it."""
+    retry = config.producer.retry
+    func = retry.backoff_func
+    if func is None:
+        return retry.backoff
+    try:
+        wait = func(retries, retry.max)
+    except Exception:
+        log.exception("producer: producer.retry.backoff_func(%d, %d) failed; waiting "
+                      "producer.retry.backoff instead", retries, retry.max)
+        return retry.backoff
+    if isinstance(wait, bool) or not isinstance(wait, int | float) or not wait >= 0:
+        log.error("producer: producer.retry.backoff_func(%d, %d) returned %r, not seconds; "
+                  "waiting producer.retry.backoff instead", retries, retry.max, wait)
+        return retry.backoff
+    return float(wait)
+
+
 def delivery_timeout(config: Config) -> float:
     """Seconds after which kafka-python gives up on a message: every attempt
-    (``retry.max + 1``) may take ``producer.timeout`` plus the backoff."""
+    (``retry.max + 1``) may take :func:`attempt_timeout`, each followed by its backoff."""
     p = config.producer
-    return (p.retry.max + 1) * (p.timeout + p.retry.backoff) + p.flush.frequency
+    attempts = p.retry.max + 1
+    if p.retry.backoff_func is None:
+        backoffs = attempts * p.retry.backoff
+    else:
+        backoffs = sum(retry_wait(config, i) for i in range(1, attempts)) + p.retry.backoff
+    return attempts * attempt_timeout(config) + backoffs + p.flush.frequency
+
+
+# Go's net.Dialer uses a 15 s keep-alive period when sarama's Net.KeepAlive is 0.
+GO_KEEP_ALIVE = 15.0
+GO_KEEP_ALIVE_PROBES = 9
+
+
+def socket_options(config: Config) -> list[tuple[int, int, int]]:
+    """kafka-python's ``socket_options`` for ``net.keep_alive``: TCP_NODELAY (its
+    default) and keep-alives with sarama's (Go's) period, or none when negative."""
+    import socket
+
+    options = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+    keep_alive = config.net.keep_alive
+    if keep_alive < 0:
+        return [*options, (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 0)]
+    options.append((socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1))
+    period = max(1, round(keep_alive or GO_KEEP_ALIVE))
+    if hasattr(socket, "TCP_KEEPIDLE"):  # Linux; elsewhere the system's period applies
+        options += [(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, period),
+                    (socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, period),
+                    (socket.IPPROTO_TCP, socket.TCP_KEEPCNT, GO_KEEP_ALIVE_PROBES)]
+    return options
 
 
 def transaction_budget(config: Config) -> float:
@@ -75,7 +131,7 @@ def client_settings(addrs: Sequence[str], config: Config) -> dict[str, Any]:
         "enable_idempotence": bool(p.idempotent),
         "retries": p.retry.max,
         "retry_backoff_ms": int(p.retry.backoff * 1000),
-        "request_timeout_ms": int(p.timeout * 1000),
+        "request_timeout_ms": int(attempt_timeout(config) * 1000),
         "delivery_timeout_ms": int(delivery_timeout(config) * 1000),
         "linger_ms": int(p.flush.frequency * 1000),
         "batch_size": p.flush.bytes or max(16384, min(p.max_message_bytes, 262144)),
@@ -86,6 +142,7 @@ def client_settings(addrs: Sequence[str], config: Config) -> dict[str, Any]:
         "allow_auto_create_topics": config.metadata.allow_auto_topic_creation,
         "max_block_ms": int(p.timeout * 1000),
         "bootstrap_timeout_ms": int(config.net.dial_timeout * 1000),
+        "socket_options": socket_options(config),
     }
     if p.transaction.id:
         settings["transactional_id"] = p.transaction.id
@@ -323,8 +380,8 @@ class TxnClient:
 
 
 def _align_with_sarama(client: kafka.KafkaProducer, config: Config) -> None:
-    """Fixes for kafka-python 3.0: two settings it takes but does not apply, and the
-    idempotent producer's reset.
+    """Fixes for kafka-python 3.0: settings it takes but does not apply, sarama settings
+    it has no setting for, and the idempotent producer's reset.
 
     Private attributes: hence the tested range of kafka-python (3.0.x, not an exact
     pin), the broker-less tests in tests/producer/test_kafka_adjustments.py that fail
@@ -340,6 +397,11 @@ def _align_with_sarama(client: kafka.KafkaProducer, config: Config) -> None:
       requests always asked the broker to create unknown topics.
     - Idempotence: after a producer id reset, request a new id (see
       :func:`_reinitialise_after_reset`).
+    - ``producer.timeout`` is the broker's wait in each produce request, while the
+      connections' deadline is :func:`attempt_timeout` (kafka-python uses one setting,
+      ``request_timeout_ms``, for both).
+    - ``producer.retry.backoff_func``: see :func:`_backoff_by_func`.
+    - ``metadata.full``: see :func:`_full_metadata`.
     """
     sender = getattr(client, "_sender", None)
     metadata = getattr(client, "_metadata", None)
@@ -351,9 +413,60 @@ def _align_with_sarama(client: kafka.KafkaProducer, config: Config) -> None:
         raise RuntimeError("this kafka-python version has no auto-creation hook; "
                            "producer needs kafka-python 3.0.x")
     metadata.config["allow_auto_create_topics"] = config.metadata.allow_auto_topic_creation
+    if "request_timeout_ms" not in sender.config:
+        raise RuntimeError("this kafka-python version has no produce timeout hook; "
+                           "producer needs kafka-python 3.0.x")
+    sender.config["request_timeout_ms"] = int(config.producer.timeout * 1000)
+    if config.producer.retry.backoff_func is not None:
+        _backoff_by_func(client, config)
+    if config.metadata.full:
+        _full_metadata(metadata)
     manager = getattr(client, "_transaction_manager", None)
     if manager is not None:
         _reinitialise_after_reset(manager)
+
+
+def _backoff_by_func(client: kafka.KafkaProducer, config: Config) -> None:
+    """Wait :func:`retry_wait` before each retry of a batch.
+
+    kafka-python re-enqueues a failed batch with ``batch.retry()``, which stamps
+    ``last_attempt``, and sends it again once ``last_attempt + retry_backoff_ms`` has
+    passed (``RecordAccumulator.ready`` and ``drain``). Moving ``last_attempt`` by the
+    difference makes that wait ``backoff_func(attempts, retry.max)``. Both run on its
+    network thread, so no lock is needed.
+    """
+    accumulator = getattr(client, "_accumulator", None)
+    reenqueue = getattr(accumulator, "reenqueue", None)
+    if accumulator is None or reenqueue is None or "retry_backoff_ms" not in accumulator.config:
+        raise RuntimeError("this kafka-python version has no retry backoff hook; "
+                           "producer needs kafka-python 3.0.x")
+    fixed = accumulator.config["retry_backoff_ms"] / 1000
+
+    def reenqueue_with_backoff(batch: Any, now: float | None = None) -> None:
+        reenqueue(batch, now=now)
+        batch.last_attempt += retry_wait(config, batch.attempts) - fixed
+
+    accumulator.reenqueue = reenqueue_with_backoff
+
+
+def _full_metadata(metadata: Any) -> None:
+    """``metadata.full``: each metadata request asks for every topic (kafka-python's
+    ``need_all_topic_metadata``, which its consumer uses), except while a topic the
+    producer asked for is unknown: then only the topics it uses, by name, so that the
+    broker may auto-create the new one (a request for all topics creates none).
+    """
+    request = getattr(metadata, "metadata_request", None)
+    if request is None or not all(hasattr(metadata, a) for a in
+                                  ("need_all_topic_metadata", "_topics", "_partitions")):
+        raise RuntimeError("this kafka-python version has no full metadata hook; "
+                           "producer needs kafka-python 3.0.x")
+
+    def full_or_missing() -> Any:
+        known = metadata._partitions
+        metadata.need_all_topic_metadata = all(t in known for t in list(metadata._topics))
+        return request()
+
+    metadata.metadata_request = full_or_missing
 
 
 def _reinitialise_after_reset(manager: Any) -> None:
@@ -436,7 +549,7 @@ def _load_fast_builder() -> Any:
 
 
 def appender(client: kafka.KafkaProducer, open_batch: Callable[[str, int], BatchSink],
-             compress: Callable[[bytes], bytes] | None = None,
+             compress: Callable[[bytes], bytes] | None = None, max_records: int = 0,
              ) -> tuple[Callable[..., None], Callable[[BatchSink], None]]:
     """``(append, seal)``: records straight into kafka-python's accumulator, one
     completion per batch instead of a future per record.
@@ -455,6 +568,12 @@ def appender(client: kafka.KafkaProducer, open_batch: Callable[[str, int], Batch
     (:func:`fast_builder`); compressed ones by kafka-python's builder, which compresses
     with ``compress`` (the codec at ``producer.compression_level``, see
     :func:`producer._compression.compressor`) when given, else with its own encoder.
+
+    ``max_records`` (0: no limit) is ``producer.flush.messages`` or ``.max_messages``:
+    a batch holding that many records is sealed and ready at once, whatever its
+    linger (kafka-python's ``ready()`` sends a batch whose ``is_full()``; setting the
+    builder's ``_batch_size`` to 0 makes it so without closing it, which the
+    idempotent producer's sequence numbers need to happen at drain time).
 
     Private kafka-python 3.0 structures (each pinned by tests/producer/
     test_kafka_adjustments.py): ``RecordAccumulator._tp_lock``, ``._batches``,
@@ -492,6 +611,10 @@ def appender(client: kafka.KafkaProducer, open_batch: Callable[[str, int], Batch
     if magic == 2 and compression != 0 and compress is not None:
         # kafka-python's own builder with our codec: transactional batches included
         compiled = _leveled_builder(compress)
+    if "_batch_size" not in getattr(MemoryRecordsBuilder, "__slots__", ()):
+        raise RuntimeError("this kafka-python version has no batch size hook; "
+                           "producer needs kafka-python 3.0.x")
+    limit = max_records or 1 << 62
     tp_lock = accumulator._tp_lock
     batches = accumulator._batches
     incomplete = accumulator._incomplete
@@ -514,8 +637,13 @@ def appender(client: kafka.KafkaProducer, open_batch: Callable[[str, int], Batch
             if batch is not None and dq and dq[-1] is batch:
                 records = batch.records
                 if records.append(timestamp_ms, key, value, headers or _NO_HEADERS) is not None:
-                    sink.items.append(item)
-                    if len(dq) > 1 or records.is_full():
+                    items = sink.items
+                    items.append(item)
+                    if len(items) >= limit:
+                        records._batch_size = 0  # is_full(): ready now (flush.messages)
+                        entry[2] = entry[3] = None  # and the next record starts a new batch
+                        wakeup()
+                    elif len(dq) > 1 or records.is_full():
                         wakeup()
                     return
             if accumulator._closed:
@@ -533,8 +661,12 @@ def appender(client: kafka.KafkaProducer, open_batch: Callable[[str, int], Batch
             batch.produce_future.add_callback(sink.completed)
             dq.append(batch)
             incomplete.add(batch)
-            entry[2] = batch
-            entry[3] = sink
+            if limit > 1:
+                entry[2] = batch
+                entry[3] = sink
+            else:  # one record per batch: full already
+                records._batch_size = 0
+                entry[2] = entry[3] = None
         wakeup()
 
     def seal(sink: BatchSink) -> None:

@@ -167,9 +167,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--flush-bytes", type=int, default=0, metavar="N",
                    help="best-effort bytes that trigger a flush (default 0)")
     p.add_argument("--flush-messages", type=int, default=0, metavar="N",
-                   help="best-effort messages that trigger a flush (default 0)")
+                   help="a partition's batch is sent once it holds N messages (needs "
+                   "--flush-frequency; default 0)")
     p.add_argument("--flush-max-messages", type=int, default=0, metavar="N",
-                   help="maximum messages in one request (default 0, no limit)")
+                   help="maximum messages in one partition's batch (default 0, no limit)")
     p.add_argument("--sync", action="store_true",
                    help="use a SyncProducer (send_message from --routines threads)")
     p.add_argument("--routines", type=int, default=1, metavar="N",

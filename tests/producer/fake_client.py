@@ -112,9 +112,11 @@ class FakeClient:
 
 
 def _fake_appender(client: FakeClient, open_batch: Callable[[str, int], Any],
-                   compress: Callable[[bytes], bytes] | None = None,
+                   compress: Callable[[bytes], bytes] | None = None, max_records: int = 0,
                    ) -> tuple[Callable[..., None], Callable[[Any], None]]:
-    return client.appender(open_batch)  # the fake writes no batch: nothing to compress
+    # the fake writes no batch: nothing to compress; the batch limit is the real
+    # appender's (tests on a broker)
+    return client.appender(open_batch)
 
 
 class Fake:

@@ -152,3 +152,39 @@ def warm_up(bootstrap: str, topic: str, partitions: int) -> None:
             assert (index, result) == (0, msg), result
     finally:
         p.close()
+
+
+@dataclass(frozen=True)
+class StoredBatch:
+    """One record batch as the broker wrote it to its log."""
+
+    base_offset: int
+    records: int
+    compression: int  # 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd
+    size: int  # bytes on disk, header included
+
+
+def stored_batches(cluster: Any, topic: str, partition: int = 0) -> list[StoredBatch]:
+    """The record batches of ``topic``/``partition`` read from the broker's log segments
+    (the harness's local brokers write them under ``workdir/data``); every replica holds
+    the same batches, the first one found is read.
+
+    Raises:
+        AssertionError: the cluster is not local (``KAFKA_BOOTSTRAP_SERVERS``): its log
+            cannot be read from here.
+    """
+    from kafka.record.memory_records import MemoryRecords
+
+    dirs = [b.workdir / "data" / f"{topic}-{partition}" for b in cluster.brokers
+            if b.workdir is not None]
+    assert dirs, ("reading the broker's log needs the harness's local brokers; unset "
+                  "KAFKA_BOOTSTRAP_SERVERS")
+    found = [d for d in dirs if d.is_dir()]
+    assert found, f"no log directory for {topic}-{partition} in {dirs}"
+    out = []
+    for segment in sorted(found[0].glob("*.log")):
+        records = MemoryRecords(segment.read_bytes())
+        while (batch := records.next_batch()) is not None:
+            out.append(StoredBatch(batch.base_offset, batch.records_count,
+                                   batch.compression_type, batch.size_in_bytes))
+    return out

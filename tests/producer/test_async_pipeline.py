@@ -210,6 +210,24 @@ def test_size_estimate_counts_key_value_headers(fake: Fake) -> None:
 
 
 @pytest.mark.timeout(30)
+def test_version_before_0_11_refuses_headers_and_uses_the_older_estimate(fake: Fake) -> None:
+    """sarama's dispatcher with ``Version`` < 0.11: headers fail the message, and the size
+    estimate is key + value + 26 (the older message format's overhead)."""
+    c = fake.config(successes=True, max_message_bytes=100)
+    c.version = (0, 10, 2)
+    p = AsyncProducer(ADDR, c)
+    headers = ProducerMessage("t", value=b"v", headers=[("h", b"x")])
+    fits = ProducerMessage("t", key=b"k" * 10, value=b"v" * 64)  # 10 + 64 + 26 = 100
+    p.input().send(headers)
+    p.input().send(fits)
+    p.async_close()
+    successes, errors = drain_both(p)
+    assert successes == [fits]
+    assert [e.msg for e in errors] == [headers]
+    assert "Producing headers requires Kafka at least v0.11" in str(errors[0].err)
+
+
+@pytest.mark.timeout(30)
 @pytest.mark.parametrize("index", [1, -1, 3, "0", 0.0, None])
 def test_partitioner_returning_a_bad_index(fake: Fake, index: Any) -> None:
     p = AsyncProducer(ADDR, fake.config(partitioner=_custom(index)))

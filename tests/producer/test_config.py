@@ -150,6 +150,19 @@ RULES: list[tuple[str, Setter, str, str]] = [
     ("read_timeout<0", _sets(net__read_timeout=-1.0), "net.read_timeout", "Net.ReadTimeout"),
     ("write_timeout=0", _sets(net__write_timeout=0.0),
      "net.write_timeout", "Net.WriteTimeout"),
+    # sarama settings the Kafka client cannot honour: refused, naming what to use (issue 16)
+    ("write_timeout set", _sets(net__write_timeout=10.0),
+     "net.write_timeout", "Net.WriteTimeout"),
+    ("retry.max_buffer_length set", _sets(producer__retry__max_buffer_length=4096),
+     "producer.retry.max_buffer_length", "Producer.Retry.MaxBufferLength"),
+    ("retry.max_buffer_bytes set", _sets(producer__retry__max_buffer_bytes=32 << 20),
+     "producer.retry.max_buffer_bytes", "Producer.Retry.MaxBufferBytes"),
+    ("flush.messages without frequency", _sets(producer__flush__messages=10),
+     "producer.flush.messages", "Producer.Flush.Messages"),
+    ("backoff_func raises", _sets(producer__retry__backoff_func=lambda r, m: 1 / 0),
+     "producer.retry.backoff_func", "Producer.Retry.BackoffFunc"),
+    ("backoff_func returns no seconds", _sets(producer__retry__backoff_func=lambda r, m: "1s"),
+     "producer.retry.backoff_func", "Producer.Retry.BackoffFunc"),
     ("metadata.retry.max<0", _sets(metadata__retry__max=-1),
      "metadata.retry.max", "Metadata.Retry.Max"),
     ("metadata.retry.backoff<0", _sets(metadata__retry__backoff=-0.001),
@@ -253,6 +266,9 @@ def test_validation_rule(setter: Setter, ours: str, saramas: str) -> None:
     _sets(producer__flush__messages=10, producer__flush__max_messages=10,
           producer__flush__frequency=0.01),
     _sets(producer__flush__max_messages=3),  # max_messages with messages=0 is fine
+    _sets(producer__flush__messages=3, producer__flush__frequency=0.01),
+    _sets(net__keep_alive=-1.0),  # sarama: keep-alives off
+    _sets(net__read_timeout=0.5),
     _sets(producer__retry__max=0),  # allowed when not idempotent
     _sets(producer__retry__backoff=0),
     _sets(channel_buffer_size=0),  # legal in sarama
@@ -378,8 +394,6 @@ WARNINGS: list[tuple[str, Setter, str]] = [
      _sets(producer__flush__bytes=100 * 1024 * 1024, producer__flush__frequency=0.1),
      "Producer.Flush.Bytes"),
     ("flush.bytes without frequency", _sets(producer__flush__bytes=1000),
-     "Producer.Flush.Frequency"),
-    ("flush.messages without frequency", _sets(producer__flush__messages=10),
      "Producer.Flush.Frequency"),
     ("timeout not whole ms", _sets(producer__timeout=1.0005), "Producer.Timeout"),
 ]

@@ -21,6 +21,8 @@ from kafka.producer.transaction_manager import (
 from producer import Config
 from producer._kafka import (
     _align_with_sarama,
+    _backoff_by_func,
+    _full_metadata,
     _reinitialise_after_reset,
     appender,
     client_settings,
@@ -430,3 +432,158 @@ def test_compressed_batches_use_our_codec_at_its_level(client: Any, idempotent: 
     if idempotent:
         assert (read.producer_id, read.producer_epoch, read.base_sequence) == (4711, 3, 1000)
     assert [(r.key, r.value, r.headers) for r in read] == records
+
+
+# -- issue 16: flush.messages / max_messages, backoff_func, metadata.full, timeouts ---------
+
+@pytest.mark.timeout(10)
+def test_a_batch_at_max_records_is_ready_at_once_and_the_next_record_starts_a_new_one(
+        client: Any) -> None:
+    from kafka.structs import TopicPartition
+
+    opened, open_batch = open_sinks()
+    append, _seal = appender(client, open_batch, max_records=3)
+    for i in range(7):
+        append("t", 0, None, b"x", None, None, i)
+    assert [s.items for _, _, s in opened] == [[0, 1, 2], [3, 4, 5], [6]]
+    dq = list(client._accumulator._batches[TopicPartition("t", 0)])
+    assert [b.records.is_full() for b in dq] == [True, True, False]
+    assert not dq[0].records._closed  # not closed: sequence numbers are set at drain time
+
+
+@pytest.mark.timeout(10)
+def test_one_record_per_batch(client: Any) -> None:
+    opened, open_batch = open_sinks()
+    append, _seal = appender(client, open_batch, max_records=1)
+    for i in range(3):
+        append("t", 0, None, b"x", None, None, i)
+    assert [s.items for _, _, s in opened] == [[0], [1], [2]]
+
+
+@pytest.mark.timeout(10)
+def test_backoff_func_sets_the_wait_before_each_retry(client: Any) -> None:
+    from kafka.structs import TopicPartition
+
+    config = Config()
+    config.producer.retry.backoff_func = lambda retries, maximum: 10.0 * retries
+    _backoff_by_func(client, config)
+    _opened, open_batch = open_sinks()
+    append, _seal = appender(client, open_batch)
+    append("t", 0, None, b"x", None, None, 0)
+    accumulator = client._accumulator
+    (batch,) = accumulator._batches[TopicPartition("t", 0)]
+    take(client, batch)
+    fixed = accumulator.config["retry_backoff_ms"] / 1000
+    for retries in (1, 2):
+        accumulator.reenqueue(batch, now=1000.0)
+        assert batch.attempts == retries
+        # kafka-python sends it again once last_attempt + retry_backoff has passed
+        assert batch.last_attempt + fixed == pytest.approx(1000.0 + 10.0 * retries)
+        accumulator._batches[TopicPartition("t", 0)].remove(batch)
+
+
+@pytest.mark.timeout(10)
+def test_full_metadata_asks_for_every_topic_unless_one_is_unknown(client: Any) -> None:
+    from kafka.protocol.metadata import MetadataRequest
+
+    metadata = client._metadata
+    _full_metadata(metadata)
+    assert metadata.metadata_request().topics == MetadataRequest.ALL_TOPICS
+    metadata.add_topic("new-topic")  # not in the cluster's metadata yet: asked by name
+    assert [t.name for t in metadata.metadata_request().topics] == ["new-topic"]
+    metadata._partitions["new-topic"] = {}
+    assert metadata.metadata_request().topics == MetadataRequest.ALL_TOPICS
+
+
+@pytest.mark.timeout(10)
+def test_the_produce_request_carries_producer_timeout_and_the_connection_read_timeout(
+        ) -> None:
+    import kafka
+
+    config = Config()
+    config.producer.timeout = 7.0
+    config.net.read_timeout = 2.0
+    settings = client_settings(["127.0.0.1:1"], config)
+    settings["api_version"] = (2, 8)
+    producer = kafka.KafkaProducer(**settings)
+    try:
+        _align_with_sarama(producer, config)
+        assert producer._sender.config["request_timeout_ms"] == 7000  # the broker's wait
+        assert producer._sender._client._manager.config["request_timeout_ms"] == 2000
+    finally:
+        close_client(producer, timeout=0, stop_within=5)
+
+
+@pytest.mark.timeout(10)
+def test_keep_alive_socket_options() -> None:
+    import socket
+
+    def options(keep_alive: float) -> dict[int, int]:
+        config = Config()
+        config.net.keep_alive = keep_alive
+        return {opt: v for _level, opt, v in client_settings(["h:1"], config)["socket_options"]}
+
+    assert options(0.0)[socket.TCP_KEEPIDLE] == 15  # Go's default period
+    assert options(7.0)[socket.TCP_KEEPIDLE] == options(7.0)[socket.TCP_KEEPINTVL] == 7
+    assert options(-1.0)[socket.SO_KEEPALIVE] == 0
+    assert options(0.0)[socket.TCP_NODELAY] == 1
+
+
+@pytest.mark.timeout(10)
+def test_client_id_reaches_every_request_header() -> None:
+    import kafka
+
+    config = Config()
+    config.client_id = "billing-producer"
+    settings = client_settings(["127.0.0.1:1"], config)
+    settings["api_version"] = (2, 8)
+    producer = kafka.KafkaProducer(**settings)
+    try:
+        # the connections' config: kafka-python writes it into each request header
+        assert producer._sender._client._manager.config["client_id"] == "billing-producer"
+    finally:
+        close_client(producer, timeout=0, stop_within=5)
+
+
+@pytest.mark.timeout(10)
+def test_max_open_requests_bounds_each_connection() -> None:
+    import kafka
+
+    config = Config()
+    config.net.max_open_requests = 2
+    settings = client_settings(["127.0.0.1:1"], config)
+    settings["api_version"] = (2, 8)
+    producer = kafka.KafkaProducer(**settings)
+    try:
+        manager = producer._sender._client._manager
+        assert manager.config["max_in_flight_requests_per_connection"] == 2
+    finally:
+        close_client(producer, timeout=0, stop_within=5)
+
+
+@pytest.mark.timeout(30)
+def test_transaction_retry_settings_bound_the_wait_and_reach_the_manager() -> None:
+    """``producer.transaction.retry.max`` / ``.backoff``: InitProducerId waits at most
+    ``(retry.max + 1) * (producer.timeout + retry.backoff)`` (nothing answers here), and
+    kafka-python's manager retries ``retry.backoff`` apart."""
+    import time
+
+    import kafka
+
+    from producer import KafkaError
+    from producer._kafka import _init_transactions
+
+    config = txn_client_config()
+    config.producer.timeout = 0.2
+    config.producer.transaction.retry.max = 1
+    config.producer.transaction.retry.backoff = 0.3
+    settings = client_settings(["127.0.0.1:1"], config)
+    settings["api_version"] = (2, 8)
+    producer = kafka.KafkaProducer(**settings)
+    _align_with_sarama(producer, config)
+    start = time.monotonic()
+    with pytest.raises(KafkaError, match=r"2 attempts"):
+        _init_transactions(producer, config, ["127.0.0.1:1"])
+    assert time.monotonic() - start >= 2 * (0.2 + 0.3) - 0.05
+    assert producer._transaction_manager.retry_backoff_ms == 300
+    close_client(producer, timeout=0, stop_within=5)
