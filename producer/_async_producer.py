@@ -426,8 +426,8 @@ class AsyncProducer(AioFace):
             self._intercept(msg)
         topic = msg.topic
         known = topic in self._valid_topics
-        key, value, headers, timestamp_ms = prepare(msg, self._max_bytes, topic_known=known,
-                                                    headers_ok=self._headers_ok)
+        key, value, headers, timestamp_ms = prepare(msg, self._max_bytes, known,
+                                                    self._headers_ok)
         if not known:
             self._valid_topics.add(topic)
         return key, value, headers, timestamp_ms, self._partition(msg, topic)

@@ -113,8 +113,8 @@ def timestamp_ms(timestamp: object) -> int:
     return int(timestamp * 1000)
 
 
-def prepare(msg: ProducerMessage, max_bytes: int, *, headers_ok: bool = True,
-            topic_known: bool = False) -> Prepared:
+def prepare(msg: ProducerMessage, max_bytes: int, topic_known: bool = False,
+            headers_ok: bool = True) -> Prepared:
     """Every check of one message but its partition, in order: topic, key, value,
     headers, "a key or a value", timestamp, size (sarama's ``ByteSize`` estimate).
 

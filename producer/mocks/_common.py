@@ -313,7 +313,7 @@ class _MockProducer(_MockAio):
         fails with (``None``: it succeeded, with ``partition`` and ``offset`` set).
         """
         try:
-            prepare(msg, self._max_bytes, headers_ok=self._headers_ok)
+            prepare(msg, self._max_bytes, False, self._headers_ok)
         except Exception as exc:
             return (f"Input message rejected, as the real producer would reject it: "
                     f"{_describe(exc)} (message: {msg!r})"), exc
