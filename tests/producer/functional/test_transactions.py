@@ -6,10 +6,14 @@ committed with the transaction, and the status flags along the way."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -269,5 +273,70 @@ def test_offsets_committed_with_the_transaction(kafka_cluster: KafkaCluster,
                              enable_auto_commit=False)
     try:
         assert consumer.committed(TopicPartition(source, 0)) == 42
+    finally:
+        consumer.close()
+
+
+PIPELINE = Path(__file__).parent / "scripts" / "txn_pipeline.py"
+
+
+def _run_until(proc: subprocess.Popen[str], pattern: str, timeout: float) -> list[str]:
+    """Lines of ``proc``'s stdout up to the first matching ``pattern``."""
+    lines: list[str] = []
+    found = threading.Event()
+
+    def reader() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if pattern in line:
+                found.set()
+                return
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    if not found.wait(timeout):
+        proc.kill()
+        raise AssertionError(f"no {pattern!r} within {timeout}s: {lines[-20:]}")
+    return lines
+
+
+def test_consume_transform_produce_survives_a_crash(kafka_cluster: KafkaCluster,
+                                                    new_topic: Callable[..., str],
+                                                    subprocess_env: dict[str, str]) -> None:
+    """The loop (scripts/txn_pipeline.py) is SIGKILLed in the middle of a transaction,
+    then restarted with the same transactional id: the output (read_committed) has every
+    input exactly once, and the group's committed offsets are the inputs' end."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    source, sink = new_topic(partitions=2), new_topic(partitions=2)
+    group, txn_id = f"ctp-{uuid.uuid4().hex[:8]}", f"ctp-{uuid.uuid4().hex[:8]}"
+    inputs = [b"in-%d" % i for i in range(1000)]
+    with SyncProducer(kafka_cluster.bootstrap_servers) as p:
+        p.send_messages(ProducerMessage(topic=source, value=v, key=b"%d" % (i % 7))
+                        for i, v in enumerate(inputs))
+    cmd = [sys.executable, str(PIPELINE), kafka_cluster.bootstrap_servers, source, sink, group,
+           txn_id]
+    crashed = subprocess.Popen([*cmd, "--hang-after", "3"], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True, env=subprocess_env)
+    try:
+        _run_until(crashed, "MIDTXN", 90)
+    finally:
+        crashed.send_signal(signal.SIGKILL)
+        crashed.wait(10)
+    half = Counter(read(kafka_cluster, sink, idle=1.0))
+    assert 0 < sum(half.values()) < len(inputs), "the crash was not mid-stream"
+    rerun = subprocess.run(cmd, capture_output=True, text=True, env=subprocess_env, timeout=120)
+    assert rerun.returncode == 0 and "DONE" in rerun.stdout, rerun.stdout[-2000:]
+    out = Counter(read(kafka_cluster, sink))
+    assert out == Counter(v.upper() for v in inputs), (
+        f"{sum(out.values())} outputs for {len(inputs)} inputs; duplicated: "
+        f"{[v for v, c in out.items() if c > 1][:5]}")
+    consumer = KafkaConsumer(bootstrap_servers=kafka_cluster.bootstrap_servers, group_id=group,
+                             enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(source, p) for p in range(2)]
+        ends = consumer.end_offsets(tps)
+        assert {tp: consumer.committed(tp) for tp in tps} == ends
     finally:
         consumer.close()
