@@ -253,6 +253,7 @@ def _init_transactions(client: kafka.KafkaProducer, config: Config,
                            "producer needs kafka-python 3.0.x")
     t = config.producer.transaction
     manager.retry_backoff_ms = int(t.retry.backoff * 1000)
+    keep_requests_to_lost_coordinators(client)
     try:
         TxnClient(client, config).wait(manager.initialize_transactions(), "InitProducerId")
     except BaseException as exc:
@@ -262,6 +263,42 @@ def _init_transactions(client: kafka.KafkaProducer, config: Config,
                              f"{t.id!r} could not be initialised at {', '.join(addrs)}: "
                              f"{exc}") from exc
         raise
+
+
+def keep_requests_to_lost_coordinators(client: kafka.KafkaProducer) -> None:
+    """Make kafka-python's sender retry a transaction request whose coordinator it
+    cannot reach, instead of dropping it.
+
+    kafka-python 3.0.x's ``Sender._maybe_send_pending_request`` looks the coordinator
+    up again when ``await_ready`` raises, but has already set ``target_node``, so it
+    never re-enqueues the request: an EndTxn to a coordinator that died is lost and
+    ``commit_txn()`` waits for ever (found with the coordinator SIGKILLed on the
+    three-node cluster). Its other branch (``await_ready`` returning False) looks up
+    and retries; so the sender's client answers False instead of raising. Only the
+    sender's view changes (a proxy), and only for transactional producers.
+    """
+    import kafka.errors as kerrors
+
+    sender = getattr(client, "_sender", None)
+    inner: Any = getattr(sender, "_client", None)
+    if inner is None or not callable(getattr(inner, "await_ready", None)) \
+            or not callable(getattr(sender, "_maybe_send_pending_request", None)):
+        raise RuntimeError("this kafka-python version has no transactional request hook; "
+                           "producer needs kafka-python 3.0.x")
+
+    class SenderClient:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(inner, name)
+
+        def await_ready(self, node_id: Any, timeout_ms: int = 30000) -> bool:
+            try:
+                return bool(inner.await_ready(node_id, timeout_ms=timeout_ms))
+            except kerrors.KafkaConnectionError as exc:
+                log.info("producer: %s; looking the coordinator up again", exc)
+                return False
+
+    assert sender is not None
+    sender._client = SenderClient()
 
 
 class TxnClient:

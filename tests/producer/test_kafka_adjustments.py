@@ -395,6 +395,7 @@ def test_an_old_epoch_is_fencing_and_fatal(txn_client: Any) -> None:
     assert isinstance(ours, ProducerFencedError) and "fenced" in str(ours)
     assert "producer.transaction.id" in str(ours)
 
+
 @pytest.mark.timeout(10)
 @pytest.mark.parametrize("client", [{"compression_type": "gzip"}], indirect=True)
 @pytest.mark.parametrize("idempotent", [False, True])
@@ -587,3 +588,51 @@ def test_transaction_retry_settings_bound_the_wait_and_reach_the_manager() -> No
     assert time.monotonic() - start >= 2 * (0.2 + 0.3) - 0.05
     assert producer._transaction_manager.retry_backoff_ms == 300
     close_client(producer, timeout=0, stop_within=5)
+
+
+def _lost_coordinator_commit(fixed: bool, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """An EndTxn whose coordinator cannot be reached, handed to the sender's transactional
+    request step (its thread never started, so the test drives it): the request types
+    pending afterwards."""
+    import kafka
+    from kafka.producer.sender import Sender
+    from kafka.protocol.metadata import MetadataResponse
+
+    from producer._kafka import keep_requests_to_lost_coordinators
+
+    config = txn_client_config()
+    settings = client_settings(["127.0.0.1:1"], config)
+    settings.update(api_version=(2, 8), request_timeout_ms=200)
+    monkeypatch.setattr(Sender, "start", lambda self: None)
+    producer = kafka.KafkaProducer(**settings)
+    try:
+        if fixed:
+            keep_requests_to_lost_coordinators(producer)
+        sender = producer._sender
+        manager = producer._transaction_manager
+        manager._transition_to(TransactionState.INITIALIZING)
+        manager.set_producer_id_and_epoch(ProducerIdAndEpoch(9, 0))
+        manager._transition_to(TransactionState.READY)
+        manager.begin_transaction()
+        manager._transaction_started = True
+        manager._transaction_coordinator = "coordinator-9"  # a node that does not answer
+        producer._metadata._coordinator_brokers["coordinator-9"] = (
+            MetadataResponse.MetadataResponseBroker("coordinator-9", "127.0.0.1", 1, None))
+        manager.begin_commit()
+        assert sender._maybe_send_pending_request()
+        return sorted(type(h).__name__ for _, _, h in manager._pending_requests)
+    finally:
+        close_client(producer, timeout=0, stop_within=5)
+
+
+@pytest.mark.timeout(20)
+def test_kafka_python_alone_drops_a_request_to_a_lost_coordinator(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bug being worked around: if this starts failing, kafka-python fixed it."""
+    assert _lost_coordinator_commit(False, monkeypatch) == ["FindCoordinatorHandler"]
+
+
+@pytest.mark.timeout(20)
+def test_a_request_to_a_lost_coordinator_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _lost_coordinator_commit(True, monkeypatch) == ["EndTxnHandler",
+                                                           "FindCoordinatorHandler"]

@@ -169,6 +169,9 @@ def test_commit_racing_in_flight_messages(kafka_cluster: KafkaCluster,
     assert len(ok) + len(refused) == len(sent)
     assert len(ok) >= 2000
     committed = Counter(read(kafka_cluster, topic))
+    print(f"\nTXN-FAULT commit racing in-flight: committed {len(ok)}, refused {len(refused)} "
+          f"(TransactionNotReadyError), visible {sum(committed.values())}, duplicates "
+          f"{sum(c - 1 for c in committed.values())}", flush=True)
     assert set(committed) == ok and set(committed.values()) == {1}
 
 
@@ -329,6 +332,11 @@ def test_consume_transform_produce_survives_a_crash(kafka_cluster: KafkaCluster,
     rerun = subprocess.run(cmd, capture_output=True, text=True, env=subprocess_env, timeout=120)
     assert rerun.returncode == 0 and "DONE" in rerun.stdout, rerun.stdout[-2000:]
     out = Counter(read(kafka_cluster, sink))
+    uncommitted = len(read(kafka_cluster, sink, "read_uncommitted", idle=1.0))
+    print(f"\nTXN-FAULT consume-transform-produce crashed mid-transaction: inputs "
+          f"{len(inputs)}, visible before the restart {sum(half.values())}, written "
+          f"(read_uncommitted) {uncommitted}, visible after {sum(out.values())}, duplicates "
+          f"{sum(c - 1 for c in out.values())}", flush=True)
     assert out == Counter(v.upper() for v in inputs), (
         f"{sum(out.values())} outputs for {len(inputs)} inputs; duplicated: "
         f"{[v for v, c in out.items() if c > 1][:5]}")

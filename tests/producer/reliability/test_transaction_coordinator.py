@@ -5,13 +5,14 @@ consumer never sees half of it, nor any message twice.
 Three transactions of ``N`` messages each on a 3-partition topic (replication factor 3,
 min.insync.replicas=2; the transaction state log is replicated the same way): A commits
 before the fault, B is open when the node that coordinates our transactional id is
-killed (half of B sent before, half after), then ``commit_txn()``; C runs on the new
-coordinator. A and C must be visible exactly once; B entirely (commit returned) or not
-at all (commit raised, then ``abort_txn()``).
+killed (half of B sent before, half after; or as ``commit_txn()`` starts), then
+``commit_txn()``; C runs on the new coordinator. A and C must be visible exactly once;
+B entirely (commit returned) or not at all (commit raised, then ``abort_txn()``).
 """
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections import Counter
@@ -69,13 +70,16 @@ def coordinator_of(p: AsyncProducer) -> int:
     """The node id kafka-python found as our transaction coordinator (private)."""
     node = p._txn._client._manager._transaction_coordinator  # type: ignore[union-attr]
     assert node is not None, "no transaction coordinator known yet"
-    return int(node)
+    return int(str(node).rsplit("-", 1)[-1])  # kafka-python names it "coordinator-<node id>"
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(400)
-def test_coordinator_killed_mid_transaction_all_or_nothing(
-        cluster3: KafkaCluster, topic3: Callable[..., str]) -> None:
+@pytest.mark.parametrize("when", ["mid-transaction", "during-commit"])
+def test_coordinator_killed_all_or_nothing(cluster3: KafkaCluster, topic3: Callable[..., str],
+                                           when: str) -> None:
+    """``mid-transaction``: killed after half of B was sent; ``during-commit``: killed from
+    another thread as ``commit_txn()`` starts (its flush or its EndTxn)."""
     topic = topic3(PARTITIONS)
     p = AsyncProducer(cluster3.bootstrap_servers, txn_config())
     ok: list[ProducerMessage] = []
@@ -93,7 +97,12 @@ def test_coordinator_killed_mid_transaction_all_or_nothing(
     p.commit_txn()
     victim = coordinator_of(p)
     p.begin_txn()
-    txn(b"B", N, midway=lambda: cluster3.kill(victim))
+    killer = threading.Timer(0.05, cluster3.kill, (victim,))
+    if when == "mid-transaction":
+        txn(b"B", N, midway=lambda: cluster3.kill(victim))
+    else:
+        txn(b"B", N)
+        killer.start()
     started = time.monotonic()
     try:
         p.commit_txn()
@@ -103,6 +112,8 @@ def test_coordinator_killed_mid_transaction_all_or_nothing(
         b_committed = False
         p.abort_txn()
     took = time.monotonic() - started
+    if killer.is_alive():
+        killer.join()
     p.begin_txn()
     txn(b"C", N)
     p.commit_txn()
@@ -113,7 +124,7 @@ def test_coordinator_killed_mid_transaction_all_or_nothing(
     seen = Counter(read_committed(cluster3, topic))
     by_tag = {tag: sum(1 for v in seen if v.startswith(tag + b"-")) for tag in (b"A", b"B", b"C")}
     duplicates = sum(c - 1 for c in seen.values() if c > 1)
-    print(f"\nRELIABILITY txn-coordinator-killed: victim node {victim}, new coordinator "
+    print(f"\nRELIABILITY txn-coordinator-killed-{when}: victim node {victim}, new coordinator "
           f"{new_coordinator}, B committed={b_committed} (commit took {took:.1f} s), visible "
           f"A={by_tag[b'A']} B={by_tag[b'B']} C={by_tag[b'C']}, duplicates={duplicates}, "
           f"errors={len(failed)}", flush=True)
