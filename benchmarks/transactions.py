@@ -28,6 +28,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent
+# Keep this folder off sys.path: benchmarks/producer.py would shadow the producer package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT]
+sys.path.insert(0, str(ROOT.parent))
 
 
 def progress(text: str) -> None:

@@ -636,3 +636,40 @@ def test_kafka_python_alone_drops_a_request_to_a_lost_coordinator(
 def test_a_request_to_a_lost_coordinator_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
     assert _lost_coordinator_commit(True, monkeypatch) == ["EndTxnHandler",
                                                            "FindCoordinatorHandler"]
+
+
+def test_kafka_python_alone_sleeps_the_producer_backoff_before_a_transaction_retry() -> None:
+    """The behaviour being adjusted: if this starts failing, kafka-python changed it."""
+    import inspect
+
+    from kafka.producer.sender import Sender
+
+    source = inspect.getsource(Sender._maybe_send_pending_request)
+    assert "if next_request_handler.is_retry:" in source
+    assert "time.sleep(self.config['retry_backoff_ms'] / 1000)" in source
+
+
+@pytest.mark.timeout(20)
+def test_a_transaction_retry_waits_its_handlers_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    import kafka
+    from kafka.producer.sender import Sender
+    from kafka.producer.transaction_manager import AddPartitionsToTxnHandler
+
+    from producer._kafka import pace_transaction_retries
+
+    settings = client_settings(["127.0.0.1:1"], txn_client_config())
+    settings["api_version"] = (2, 8)
+    monkeypatch.setattr(Sender, "start", lambda self: None)
+    producer = kafka.KafkaProducer(**settings)
+    try:
+        pace_transaction_retries(producer)
+        manager = producer._transaction_manager
+        assert producer._sender.config["retry_backoff_ms"] == 100
+        handler = AddPartitionsToTxnHandler(manager, set())
+        handler.maybe_override_retry_backoff_ms()  # CONCURRENT_TRANSACTIONS on the first add
+        manager._enqueue_request(handler)
+        assert manager.next_request_handler(False) is handler
+        assert producer._sender.config["retry_backoff_ms"] == 20
+        assert producer._accumulator.config["retry_backoff_ms"] == 100  # batches: unchanged
+    finally:
+        close_client(producer, timeout=0, stop_within=5)
