@@ -352,7 +352,7 @@ class Config:
                 raise _error("producer.retry.backoff_func",
                              f"raised {type(exc).__name__}: {exc} when called with "
                              f"(1, {max(p.retry.max, 1)})") from exc
-            if isinstance(wait, bool) or not isinstance(wait, int | float) or wait < 0:
+            if isinstance(wait, bool) or not isinstance(wait, int | float) or not wait >= 0:
                 raise _error("producer.retry.backoff_func",
                              f"must return seconds (a number >= 0), not {wait!r}")
 
