@@ -4,6 +4,9 @@ producer's refusals, and the commit/abort expectations. No broker."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from producer import (
     BrokerError,
@@ -133,3 +136,88 @@ def test_bad_offsets_are_refused_at_the_call() -> None:
         p.add_message_to_txn(object(), "g")
     p.abort_txn()
     p.close()
+
+
+class MockTxnMachine(RuleBasedStateMachine):
+    """The mock SyncProducer's transactions against a model of sarama's status table
+    (READY -> IN_TRANSACTION -> READY; a failed commit -> IN_ERROR|ABORTABLE_ERROR, left
+    by abort only) and of the offsets a commit publishes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.p = mocks.SyncProducer(txn_config(), reporter=lambda _msg: None)
+        self.status = F.READY
+        self.pending: dict[tuple[str, int], int] = {}
+        self.published: dict[tuple[str, int], int] = {}
+        self.fail_next_commit = False
+
+    @rule()
+    def begin(self) -> None:
+        if self.status == F.READY:
+            self.p.begin_txn()
+            self.status = F.IN_TRANSACTION
+            self.pending = {}
+        else:
+            with pytest.raises(TransitionNotAllowedError):
+                self.p.begin_txn()
+
+    @rule(partition=st.integers(0, 3), offset=st.integers(0, 1000))
+    def add_offset(self, partition: int, offset: int) -> None:
+        if self.status == F.IN_TRANSACTION:
+            self.p.add_offsets_to_txn({"in": [PartitionOffsetMetadata(partition, offset)]}, "g")
+            self.pending[("in", partition)] = offset
+        else:
+            with pytest.raises(TransactionNotReadyError):
+                self.p.add_offsets_to_txn({"in": [PartitionOffsetMetadata(partition, offset)]},
+                                          "g")
+
+    @rule()
+    def send(self) -> None:
+        if self.status == F.IN_TRANSACTION:
+            self.p.expect_send_message_and_succeed()
+            self.p.send_message(ProducerMessage(topic="out", value=b"v"))
+        else:
+            with pytest.raises(TransactionNotReadyError):
+                self.p.send_message(ProducerMessage(topic="out", value=b"v"))
+
+    @rule()
+    def poison_next_commit(self) -> None:
+        if not self.fail_next_commit:
+            self.p.expect_commit_txn_and_fail(BrokerError("boom"))
+            self.fail_next_commit = True
+
+    @rule()
+    def commit(self) -> None:
+        if self.status != F.IN_TRANSACTION:
+            with pytest.raises(TransitionNotAllowedError):
+                self.p.commit_txn()
+        elif self.fail_next_commit:
+            with pytest.raises(BrokerError):
+                self.p.commit_txn()
+            self.fail_next_commit = False
+            self.status = F.IN_ERROR | F.ABORTABLE_ERROR
+        else:
+            self.p.commit_txn()
+            self.published.update(self.pending)
+            self.status = F.READY
+
+    @rule()
+    def abort(self) -> None:
+        if self.status & (F.IN_TRANSACTION | F.ABORTABLE_ERROR):
+            self.p.abort_txn()
+            self.status = F.READY
+        else:
+            with pytest.raises(TransitionNotAllowedError):
+                self.p.abort_txn()
+
+    @invariant()
+    def agrees(self) -> None:
+        assert self.p.txn_status() == self.status
+        assert self.p.committed_offsets.get("g", {}) == self.published
+
+    def teardown(self) -> None:
+        self.p.close()
+
+
+TestMockTxnMachine = MockTxnMachine.TestCase
+TestMockTxnMachine.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)

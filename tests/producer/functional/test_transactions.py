@@ -6,6 +6,7 @@ committed with the transaction, and the status flags along the way."""
 
 from __future__ import annotations
 
+import random
 import signal
 import subprocess
 import sys
@@ -348,3 +349,68 @@ def test_consume_transform_produce_survives_a_crash(kafka_cluster: KafkaCluster,
         assert {tp: consumer.committed(tp) for tp in tps} == ends
     finally:
         consumer.close()
+
+
+@pytest.mark.parametrize("seed", [7, 18])
+def test_random_transactions_match_a_model(kafka_cluster: KafkaCluster,
+                                           new_topic: Callable[..., str], seed: int) -> None:
+    """A seeded random run against a model: 25 transactions of 0-400 keyed messages,
+    each committed, aborted, or poisoned by one message too large (commit raises, the
+    status is IN_ERROR|ABORTABLE_ERROR, then abort). A read_committed consumer sees exactly
+    the committed transactions' messages, each once, in send order per partition."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    rng = random.Random(seed)
+    topic = new_topic(partitions=3)
+    p = AsyncProducer(kafka_cluster.bootstrap_servers, txn_config())
+    results = Results(p)
+    committed: list[bytes] = []
+    outcomes: Counter[str] = Counter()
+    for t in range(25):
+        p.begin_txn()
+        msgs = [ProducerMessage(topic=topic, key=b"k%d" % rng.randrange(20),
+                                value=b"t%d-m%d" % (t, i)) for i in range(rng.randrange(400))]
+        poisoned = bool(msgs) and rng.random() < 0.2
+        for i, m in enumerate(msgs):
+            if poisoned and i == len(msgs) // 2:
+                p.input().send(ProducerMessage(topic=topic, value=b"x" * (2 << 20)))
+            p.input().send(m)
+        if poisoned:
+            with pytest.raises(Exception):
+                p.commit_txn()
+            assert p.txn_status() == F.IN_ERROR | F.ABORTABLE_ERROR
+            p.abort_txn()
+            outcomes["poisoned"] += 1
+        elif rng.random() < 0.5:
+            p.commit_txn()
+            committed.extend(m.value for m in msgs)
+            outcomes["committed"] += 1
+        else:
+            p.abort_txn()
+            outcomes["aborted"] += 1
+        assert p.txn_status() == F.READY
+    p.close()
+    results.join()
+    by_partition: dict[int, list[bytes]] = {}
+    for m in results.ok:
+        by_partition.setdefault(m.partition, []).append(m)
+    consumer = KafkaConsumer(bootstrap_servers=kafka_cluster.bootstrap_servers,
+                             isolation_level="read_committed", auto_offset_reset="earliest",
+                             enable_auto_commit=False, consumer_timeout_ms=3000)
+    try:
+        tps = [TopicPartition(topic, i) for i in range(3)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        seen: dict[int, list[bytes]] = {}
+        for rec in consumer:
+            seen.setdefault(rec.partition, []).append(rec.value)
+    finally:
+        consumer.close()
+    wanted = set(committed)
+    print(f"\nTXN-FAULT random run seed {seed}: {dict(outcomes)}, committed {len(committed)}, "
+          f"visible {sum(map(len, seen.values()))}", flush=True)
+    for partition in range(3):
+        in_order = sorted((m for m in by_partition.get(partition, []) if m.value in wanted),
+                          key=lambda m: m.offset)
+        assert seen.get(partition, []) == [m.value for m in in_order], partition
+    assert Counter(v for vs in seen.values() for v in vs) == Counter(committed)
