@@ -22,6 +22,7 @@ from gochan import go
 from producer import (
     AsyncProducer,
     Config,
+    ConfigurationError,
     NonTransactedProducerError,
     PartitionOffsetMetadata,
     ProducerFencedError,
@@ -376,7 +377,7 @@ def test_random_transactions_match_a_model(kafka_cluster: KafkaCluster,
                 p.input().send(ProducerMessage(topic=topic, value=b"x" * (2 << 20)))
             p.input().send(m)
         if poisoned:
-            with pytest.raises(Exception):
+            with pytest.raises(ConfigurationError, match="max_message_bytes"):
                 p.commit_txn()
             assert p.txn_status() == F.IN_ERROR | F.ABORTABLE_ERROR
             p.abort_txn()
