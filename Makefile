@@ -18,7 +18,7 @@ EDITABLE := --config-settings editable_mode=compat
 $(STAMP): pyproject.toml setup.py Makefile $(HOT)
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet $(EDITABLE) -e '.[dev,accel,compression]'
+	$(BIN)/pip install --quiet $(EDITABLE) -e '.[dev,accel,compression,prometheus]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -52,7 +52,7 @@ lint: $(STAMP)
 # Also needs the bench extra (confluent-kafka, pygolang); peers.py builds its sarama peer with Go if
 # `go` is on PATH (else it skips it). peers.py runs the peers comparison and the scaling sweep.
 bench: $(STAMP)
-	$(BIN)/pip install --quiet $(EDITABLE) --build-constraint benchmarks/build-constraints.txt -e '.[dev,accel,compression,bench]'
+	$(BIN)/pip install --quiet $(EDITABLE) --build-constraint benchmarks/build-constraints.txt -e '.[dev,accel,compression,prometheus,bench]'
 	$(BIN)/python benchmarks/channels.py
 	$(BIN)/python benchmarks/aio.py
 	$(BIN)/python benchmarks/producer.py

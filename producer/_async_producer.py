@@ -83,9 +83,11 @@ from ._kafka import (
     close_client,
     delivery_timeout,
     new_client,
+    record_metrics,
     translate_error,
 )
 from ._message import IN_FLIGHT, ProducerMessage, claim_one, release
+from ._metrics import Registry
 from ._partitioner import Partitioner
 from ._stall import annotate, idle_stage
 from ._txn import PartitionOffsetMetadata, ProducerTxnStatusFlag, Transactions, message_offsets
@@ -301,6 +303,8 @@ class AsyncProducer(AioFace):
         self._partitioners: dict[str, Partitioner] = {}
         self._valid_topics: set[str] = set()
         self._client = new_client(self._addrs, config)
+        self._metrics = Registry()
+        record_metrics(self._client, self._metrics, config.client_id)
         flush = p.flush  # sarama's per-batch record limits (validate() checked them)
         self._append, self._seal = appender(
             self._client, self._open_batch,
@@ -346,6 +350,25 @@ class AsyncProducer(AioFace):
         the producer will deadlock after the first error.
         """
         return self._errors
+
+    def metrics(self) -> dict[str, dict[str, Any]]:
+        """A snapshot of sarama's producer and broker metrics (its go-metrics registry),
+        ``{name: {key: value}}`` as go-metrics' ``GetAll()``.
+
+        Meters (``record-send-rate``, ``request-rate``, ``response-rate``,
+        ``outgoing-byte-rate``) give ``count``, ``1m.rate``, ``5m.rate``, ``15m.rate``
+        and ``mean.rate`` per second; histograms (``batch-size``, ``records-per-request``,
+        ``compression-ratio`` (x100), ``request-size``, ``request-latency-in-ms``) give
+        ``count``, ``min``, ``max``, ``mean``, ``stddev``, ``median``, ``75%``, ``95%``,
+        ``99%``, ``99.9%``; the counter ``requests-in-flight`` gives ``count``. Each has
+        its ``-for-topic-<topic>`` (the producer metrics) or ``-for-broker-<id>`` (the
+        broker metrics) forms, as in sarama. Gathered per produce request; a metric
+        appears with its first request. Safe from any thread, also after close.
+        """
+        return self._metrics.snapshot()
+
+    def _metrics_registry(self) -> Registry:
+        return self._metrics
 
     # -- dispatcher: one goroutine ------------------------------------------------
 

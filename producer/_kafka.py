@@ -27,6 +27,7 @@ from ._errors import (
     TransitionNotAllowedError,
     TxnUnableToParseResponseError,
 )
+from ._metrics import Registry, for_broker, for_topic
 from ._preflight import check_security, default_ssl_context
 from ._redact import install as install_redaction
 from ._redact import register as register_secret
@@ -42,6 +43,7 @@ __all__ = [
     "client_settings",
     "fast_builder",
     "new_client",
+    "record_metrics",
     "refuse_batch_splitting",
     "translate_error",
 ]
@@ -143,6 +145,9 @@ def client_settings(addrs: Sequence[str], config: Config) -> dict[str, Any]:
         "max_block_ms": int(p.timeout * 1000),
         "bootstrap_timeout_ms": int(config.net.dial_timeout * 1000),
         "socket_options": socket_options(config),
+        # Our sarama metrics (record_metrics) replace kafka-python's sensors, which cost
+        # its network thread ~0.4 us per message and give only windowed averages.
+        "metrics_enabled": False,
     }
     if p.transaction.id:
         settings["transactional_id"] = p.transaction.id
@@ -774,6 +779,150 @@ def _leveled_builder(compress: Callable[[bytes], bytes]) -> Callable[..., Any]:
                               producer_epoch, base_sequence, batch_size)
 
     return build
+
+
+def record_metrics(client: kafka.KafkaProducer, registry: Registry, client_id: str) -> None:
+    """Feed sarama's producer and broker metrics into ``registry``, per produce request.
+
+    Three of the sender's methods are wrapped (kafka-python 3.0, pinned by
+    tests/producer/test_kafka_adjustments.py): ``_create_produce_requests`` (one call
+    per send loop, ``{node_id: [ProducerBatch]}``, retried batches included, as sarama
+    counts re-encoded records again) and the request's two outcomes,
+    ``_handle_produce_response`` (which gets the send time) and ``_failed_produce``.
+    Only produce requests are counted (sarama's broker metrics count every request);
+    a request's size is its record batches plus the protocol framing around them.
+    """
+    import time
+
+    sender = getattr(client, "_sender", None)
+    if sender is None or not all(callable(getattr(sender, name, None)) for name in (
+            "_create_produce_requests", "_handle_produce_response", "_failed_produce")):
+        raise RuntimeError("this kafka-python version has no produce request hook; "
+                           "producer needs kafka-python 3.0.x")
+    create = sender._create_produce_requests
+    handled = sender._handle_produce_response
+    failed = sender._failed_produce
+    txn_id = sender.config.get("transactional_id") or ""
+    # Produce request v3-v8 framing: size, api key and version, correlation id, client
+    # id, transactional id, acks, timeout, topic count.
+    request_base = 4 + 2 + 2 + 4 + 2 + len(client_id.encode()) + 2 + len(txn_id) + 2 + 4 + 4
+    lock = registry.lock()
+    monotonic = time.monotonic
+    record_request = _RequestMetrics(registry, request_base).record
+
+    def create_requests(collated: dict[int, list[Any]]) -> dict[int, Any]:
+        requests: dict[int, Any] = create(collated)
+        now = monotonic()
+        with lock:
+            for node_id, batches in collated.items():
+                if batches:
+                    record_request(now, node_id, batches)
+        return requests
+
+    def handle_response(node_id: int, send_time: float, batches: Any, response: Any) -> None:
+        latency_ms = int((monotonic() - send_time) * 1000)
+        now = monotonic()
+        with lock:
+            for name in ("request-latency-in-ms", for_broker("request-latency-in-ms", node_id)):
+                registry.histogram(name, now).update(latency_ms, now)
+            for name in ("response-rate", for_broker("response-rate", node_id)):
+                registry.meter(name, now).mark(1, now)
+            for name in ("requests-in-flight", for_broker("requests-in-flight", node_id)):
+                registry.counter(name, now).inc(-1)
+        handled(node_id, send_time, batches, response)
+
+    def failed_produce(batches: Any, node_id: int, error: Any) -> None:
+        now = monotonic()
+        with lock:
+            for name in ("requests-in-flight", for_broker("requests-in-flight", node_id)):
+                registry.counter(name, now).inc(-1)
+        failed(batches, node_id, error)
+
+    sender._create_produce_requests = create_requests
+    sender._handle_produce_response = handle_response
+    sender._failed_produce = failed_produce
+
+
+_HEADER = 61  # bytes of a record batch's header (v2), before its records
+
+
+class _RequestMetrics:
+    """Records one produce request's metrics; the metric objects of each topic and
+    broker are looked up once. Call with the registry's lock held."""
+
+    def __init__(self, registry: Registry, request_base: int) -> None:
+        self._registry = registry
+        self._base = request_base
+        self._topics: dict[str, tuple[Any, ...]] = {}
+        self._brokers: dict[int, tuple[Any, ...]] = {}
+        self._all: tuple[Any, ...] | None = None
+
+    def _topic(self, topic: str, now: float) -> tuple[Any, ...]:
+        r = self._registry
+        found = self._topics[topic] = (
+            r.histogram(for_topic("batch-size", topic), now),
+            r.histogram(for_topic("compression-ratio", topic), now),
+            r.meter(for_topic("record-send-rate", topic), now),
+            r.histogram(for_topic("records-per-request", topic), now),
+            2 + len(topic.encode()) + 4,  # the topic's framing: name, partition count
+        )
+        return found
+
+    def _broker(self, node_id: int, now: float) -> tuple[Any, ...]:
+        r = self._registry
+        found = self._brokers[node_id] = tuple(
+            make(name, now) for make, name in (
+                (r.meter, "request-rate"), (r.meter, "outgoing-byte-rate"),
+                (r.histogram, "request-size"), (r.counter, "requests-in-flight"),
+                (r.meter, for_broker("request-rate", node_id)),
+                (r.meter, for_broker("outgoing-byte-rate", node_id)),
+                (r.histogram, for_broker("request-size", node_id)),
+                (r.counter, for_broker("requests-in-flight", node_id))))
+        return found
+
+    def record(self, now: float, node_id: int, batches: list[Any]) -> None:
+        r = self._registry
+        if self._all is None:
+            self._all = (r.histogram("batch-size", now), r.histogram("compression-ratio", now),
+                         r.meter("record-send-rate", now),
+                         r.histogram("records-per-request", now))
+        batch_size_all, ratio_all, send_rate_all, per_request_all = self._all
+        total = 0
+        size = self._base
+        per_topic: dict[str, int] = {}
+        for batch in batches:
+            records = batch.records
+            stored = len(records.buffer())
+            topic = batch.topic_partition.topic
+            metrics = self._topics.get(topic) or self._topic(topic, now)
+            count = batch.record_count
+            if topic in per_topic:
+                per_topic[topic] += count
+            else:
+                per_topic[topic] = count
+                size += metrics[4]
+            total += count
+            batch_size = stored + 8  # the partition's entry: index, length, records
+            size += batch_size
+            batch_size_all.update(batch_size, now)
+            metrics[0].update(batch_size, now)
+            written = getattr(records, "_bytes_written", 0)
+            if stored > _HEADER and written > _HEADER:
+                ratio = int((written - _HEADER) / (stored - _HEADER) * 100)
+                ratio_all.update(ratio, now)
+                metrics[1].update(ratio, now)
+        for topic, count in per_topic.items():
+            metrics = self._topics[topic]
+            metrics[2].mark(count, now)
+            metrics[3].update(count, now)
+        send_rate_all.mark(total, now)
+        per_request_all.update(total, now)
+        broker = self._brokers.get(node_id) or self._broker(node_id, now)
+        for rate, out, sizes, in_flight in (broker[:4], broker[4:]):
+            rate.mark(1, now)
+            out.mark(size, now)
+            sizes.update(size, now)
+            in_flight.inc(1)
 
 
 def refuse_batch_splitting(client: kafka.KafkaProducer) -> None:

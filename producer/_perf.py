@@ -13,7 +13,15 @@ stdout in the format of sarama's tool::
 Unlike sarama's tool, latency is measured **per message**, from the send on
 ``input()`` (or the ``send_message`` call) to its success (the send time rides in
 ``ProducerMessage.metadata``), and records/sec counts acknowledged messages from the
-first send to the last acknowledgement. Exit status as sarama's tool: 0, 64 for a
+first send to the last acknowledgement. A second line is sarama's own, from the
+producer's metrics (:meth:`AsyncProducer.metrics`): records sent as the
+``record-send-rate`` meter counts them (retries again) and its mean rate, egress from
+``outgoing-byte-rate``, latency **per request** (``request-latency-in-ms``) and the
+requests still in flight::
+
+    metrics: 100000 records sent, 20950.3 records/sec (2.00 MiB/sec ingress, 1.93 MiB/sec
+    egress), 3.1 ms avg latency, 2.0 ms stddev, 3.0 ms 50th, 4.0 ms 75th, 7.0 ms 95th,
+    9.0 ms 99th, 12.0 ms 99.9th, 0 total req. in flight Exit status as sarama's tool: 0, 64 for a
 usage error, 69 for a runtime failure (no broker, invalid config, a failed message);
 argparse's 2 for an unparsable flag (Go's ``flag`` package exits 2 there too).
 """
@@ -122,6 +130,7 @@ class PerfResult:
     message_size: int = 0
     latencies: list[float] = field(default_factory=list)
     first_error: str | None = None
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)  # the producer's
 
     @property
     def records_per_s(self) -> float:
@@ -142,6 +151,27 @@ class PerfResult:
                 f"{std * 1000:.1f} ms stddev, {pct['p50']:.1f} ms 50th, {pct['p75']:.1f} ms 75th, "
                 f"{pct['p95']:.1f} ms 95th, {pct['p99']:.1f} ms 99th, "
                 f"{pct['p99.9']:.1f} ms 99.9th")
+
+
+    def metrics_summary(self) -> str | None:
+        """sarama's tool's own line (its ``printMetrics``), from the producer's metrics:
+        records and their mean rate from ``record-send-rate``, egress from
+        ``outgoing-byte-rate``, latency per request from ``request-latency-in-ms``, and
+        ``requests-in-flight``; ``None`` before any request."""
+        m = self.metrics
+        names = ("record-send-rate", "request-latency-in-ms", "outgoing-byte-rate",
+                 "requests-in-flight")
+        if not all(name in m for name in names):
+            return None
+        sent, latency = m["record-send-rate"], m["request-latency-in-ms"]
+        return (f"metrics: {sent['count']} records sent, {sent['mean.rate']:.1f} records/sec "
+                f"({sent['mean.rate'] * self.message_size / 2**20:.2f} MiB/sec ingress, "
+                f"{m['outgoing-byte-rate']['mean.rate'] / 2**20:.2f} MiB/sec egress), "
+                f"{latency['mean']:.1f} ms avg latency, {latency['stddev']:.1f} ms stddev, "
+                f"{latency['median']:.1f} ms 50th, {latency['75%']:.1f} ms 75th, "
+                f"{latency['95%']:.1f} ms 95th, {latency['99%']:.1f} ms 99th, "
+                f"{latency['99.9%']:.1f} ms 99.9th, "
+                f"{m['requests-in-flight']['count']} total req. in flight")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -398,6 +428,7 @@ def _run_async(addrs: str, topic: str, config: Config, args: argparse.Namespace,
             reader.join()
     finally:
         producer.async_close()
+    result.metrics = producer.metrics()
     result.sent = len(result.latencies)
     result.elapsed = (last_ack[0] or clock()) - start
     return result
@@ -451,6 +482,7 @@ def _run_sync(addrs: str, topic: str, config: Config, args: argparse.Namespace,
                 thread.join()
     finally:
         producer.close()
+    result.metrics = producer.metrics()
     result.sent = len(result.latencies)
     result.elapsed = (last_ack[0] or clock()) - start
     return result
@@ -535,6 +567,9 @@ def run_perf(args: argparse.Namespace, out: IO[str] | None = None,
         print(f"ERROR: {exc}", file=err, flush=True)
         return exc.code
     print(result.summary(), file=out, flush=True)
+    metrics = result.metrics_summary()
+    if metrics is not None:
+        print(metrics, file=out, flush=True)
     if result.failed:
         print(f"ERROR: {result.failed} message(s) failed; the first: {result.first_error}",
               file=err, flush=True)

@@ -20,6 +20,7 @@ from ._async_producer import AsyncProducer
 from ._config import Config
 from ._errors import ClosedProducerError, ConfigurationError, ProducerError, ProducerErrors
 from ._message import ProducerMessage, claim
+from ._metrics import Registry
 from ._txn import PartitionOffsetMetadata, ProducerTxnStatusFlag
 
 __all__ = ["SyncProducer"]
@@ -259,6 +260,13 @@ class SyncProducer(AioFace):
             raise
         replies.wait_or_orphan(msgs)
         _outcomes(msgs, replies)
+
+    def metrics(self) -> dict[str, dict[str, Any]]:
+        """A snapshot of sarama's metrics (see :meth:`AsyncProducer.metrics`)."""
+        return self._producer.metrics()
+
+    def _metrics_registry(self) -> Registry:
+        return self._producer._metrics_registry()
 
     def close(self) -> None:
         """Shut down, waiting for messages in flight; always returns ``None``, as sarama's.

@@ -673,3 +673,57 @@ def test_a_transaction_retry_waits_its_handlers_backoff(monkeypatch: pytest.Monk
         assert producer._accumulator.config["retry_backoff_ms"] == 100  # batches: unchanged
     finally:
         close_client(producer, timeout=0, stop_within=5)
+
+
+@pytest.mark.timeout(10)
+def test_metrics_hooks_count_each_request_and_its_outcome(client: Any) -> None:
+    """record_metrics wraps the sender's request creation and both outcomes: a request
+    of two batches counts its records, batches and bytes, is in flight until its
+    response (latency from the sender's send time) or its failure."""
+    import time
+
+    import kafka.errors as kerrors
+    from kafka.structs import TopicPartition
+
+    from producer._kafka import record_metrics
+    from producer._metrics import Registry
+
+    registry = Registry()
+    record_metrics(client, registry, "sarama")
+    sender = client._sender
+    _opened, open_batch = open_sinks()
+    append, _seal = appender(client, open_batch)
+    for i in range(3):
+        append("a.b", 0, None, b"v%d" % i, None, None, i)
+    append("c", 1, None, b"w", None, None, 9)
+    batches = [client._accumulator._batches[TopicPartition("a.b", 0)][0],
+               client._accumulator._batches[TopicPartition("c", 1)][0]]
+    for batch in batches:
+        batch.records.close()
+    requests = sender._create_produce_requests({7: batches})
+    assert set(requests) == {7}
+    m = registry.snapshot()
+    assert m["record-send-rate"]["count"] == 4
+    assert m["record-send-rate-for-topic-a_b"]["count"] == 3
+    assert m["records-per-request"]["max"] == 4
+    assert m["records-per-request-for-topic-c"]["max"] == 1
+    assert m["batch-size"]["count"] == 2
+    stored = sum(len(b.records.buffer()) + 8 for b in batches)
+    assert m["request-size-for-broker-7"]["max"] > stored  # batches plus framing
+    assert m["compression-ratio"]["max"] == 100  # uncompressed
+    assert m["requests-in-flight-for-broker-7"]["count"] == 1
+
+    sender._handle_produce_response(7, time.monotonic() - 0.05, batches, None)  # acks=0
+    m = registry.snapshot()
+    assert m["requests-in-flight"]["count"] == 0
+    assert m["request-latency-in-ms-for-broker-7"]["min"] >= 50
+    assert m["response-rate"]["count"] == 1
+
+    append("c", 2, None, b"x", None, None, 10)
+    (third,) = client._accumulator._batches[TopicPartition("c", 2)]
+    third.records.close()
+    sender._create_produce_requests({7: [third]})
+    sender._failed_produce([third], 7, kerrors.KafkaConnectionError("gone"))
+    m = registry.snapshot()
+    assert m["request-rate"]["count"] == 2 and m["requests-in-flight"]["count"] == 0
+    assert m["request-latency-in-ms"]["count"] == 1  # a failure has no latency (sarama)

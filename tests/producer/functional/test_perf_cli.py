@@ -29,13 +29,26 @@ def _perf(env: dict[str, str], *args: str,
                           capture_output=True, text=True, env=env, timeout=timeout)
 
 
+# sarama's own line, from the producer's metrics (per-request latency).
+METRICS = re.compile(
+    r"metrics: (?P<sent>\d+) records sent, (?P<rate>[\d.]+) records/sec "
+    r"\((?P<mib>[\d.]+) MiB/sec ingress, (?P<egress>[\d.]+) MiB/sec egress\), "
+    r"(?P<avg>[\d.]+) ms avg latency, (?P<std>[\d.]+) ms stddev, (?P<p50>[\d.]+) ms 50th, "
+    r"(?P<p75>[\d.]+) ms 75th, (?P<p95>[\d.]+) ms 95th, (?P<p99>[\d.]+) ms 99th, "
+    r"(?P<p999>[\d.]+) ms 99.9th, (?P<in_flight>\d+) total req\. in flight")
+
+
 def _summary(out: subprocess.CompletedProcess[str]) -> dict[str, float]:
     assert out.returncode == 0, out.stdout + out.stderr
     lines = out.stdout.splitlines()
-    assert len(lines) == 1, out.stdout  # the summary is the only line on stdout
+    assert len(lines) == 2, out.stdout  # the summary, then sarama's metrics line
     m = SUMMARY.fullmatch(lines[0])
     assert m, lines[0]
-    return {k: float(v) for k, v in m.groupdict().items()}
+    metrics = METRICS.fullmatch(lines[1])
+    assert metrics, lines[1]
+    figures = {k: float(v) for k, v in m.groupdict().items()}
+    figures.update({f"metrics_{k}": float(v) for k, v in metrics.groupdict().items()})
+    return figures
 
 
 def _check_figures(s: dict[str, float], sent: int, size: int) -> None:
@@ -43,6 +56,11 @@ def _check_figures(s: dict[str, float], sent: int, size: int) -> None:
     assert s["rate"] > 0
     assert s["mib"] == pytest.approx(s["rate"] * size / 2**20, abs=0.006)
     assert 0 < s["p50"] <= s["p75"] <= s["p95"] <= s["p99"] <= s["p999"]
+    # sarama's metrics line: every record counted once (no retries here), per request
+    assert s["metrics_sent"] == sent
+    assert s["metrics_rate"] > 0 and s["metrics_egress"] > 0
+    assert s["metrics_p50"] <= s["metrics_p75"] <= s["metrics_p95"] <= s["metrics_p999"]
+    assert s["metrics_in_flight"] == 0
 
 
 @pytest.mark.timeout(180)
