@@ -128,6 +128,8 @@ class Fake:
         self.clients: list[FakeClient] = []
         monkeypatch.setattr(ap, "new_client", self._new_client)
         monkeypatch.setattr(ap, "appender", _fake_appender)
+        # The fake sends no requests: nothing to measure (metrics() stays empty).
+        monkeypatch.setattr(ap, "record_metrics", lambda client, registry, client_id: None)
 
     def _new_client(self, addrs: Any, config: Any) -> FakeClient:
         client = FakeClient(self.topics, self.auto)
