@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -410,6 +411,15 @@ class TxnClient:
             self._ending = (commit, result)
         self.wait(result, "EndTxn")
         self._ending = None
+
+    def wait_ready(self) -> None:
+        """Wait (at most the retry budget) while an epoch bump is under way."""
+        deadline = time.monotonic() + self._budget
+        while self.state() in ("INITIALIZING", "BUMPING_PRODUCER_EPOCH"):
+            if time.monotonic() > deadline:
+                raise BrokerError(f"transaction manager: the producer epoch bump did not "
+                                  f"complete within {self._budget:g}s", retriable=True)
+            time.sleep(0.01)
 
     def wait(self, result: Any, what: str) -> None:
         """Wait for a transaction request's result, at most the retry budget."""

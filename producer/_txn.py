@@ -128,10 +128,17 @@ class Transactions:
         self._lock = threading.Lock()  # sarama's txLock: one transaction call at a time
         self._ending: bool | None = None  # commit (True) / abort (False) once its marker passed
         self._offsets: dict[str, dict[tuple[str, int], tuple[int, str | None]]] = {}
+        # The first failure of a message of the open transaction (None: none). It keeps
+        # the transaction abortable even where kafka-python's state does not: an epoch
+        # bump (KIP-360) after a sequence error leaves it READY, the broker having
+        # aborted the transaction already.
+        self._poison: BaseException | None = None
         self.accepting = False
 
     def status(self) -> ProducerTxnStatusFlag:
         status = _STATUS[self._client.state()]
+        if self._poison is not None and not status & F.IN_ERROR:
+            return F.IN_ERROR | F.ABORTABLE_ERROR
         ending = self._ending
         if ending is not None and status & F.IN_TRANSACTION:
             return F.END_TRANSACTION | (
@@ -171,9 +178,20 @@ class Transactions:
         with self._lock:
             self._end_marker(commit)  # every message sent before has its result now
             status = _STATUS[self._client.state()]
+            poison = self._poison
             if status & F.FATAL_ERROR or (commit and status & F.IN_ERROR):
                 self._ending = None
                 raise self._client.last_error()
+            if commit and poison is not None:
+                self._ending = None
+                raise poison
+            if poison is not None and status & (F.READY | F.INITIALIZING):
+                # kafka-python bumped the epoch, which aborted the transaction on the
+                # broker: nothing is left to abort once the new epoch is in place.
+                self._client.wait_ready()
+                self._ending = self._poison = None
+                self._offsets.clear()
+                return
             try:
                 if commit and status & F.IN_TRANSACTION:
                     for group_id, offsets in list(self._offsets.items()):
@@ -189,10 +207,13 @@ class Transactions:
             finally:
                 self._ending = None
             self._offsets.clear()
+            self._poison = None
 
     def failed(self, exc: BaseException) -> BaseException:
         """A message sent inside the transaction failed (any thread): returns the
         error to report for it (see ``TxnClient.fail``)."""
         self.accepting = False
         result: BaseException = self._client.fail(exc)
+        if self._poison is None:
+            self._poison = result
         return result
