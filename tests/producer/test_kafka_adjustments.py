@@ -309,14 +309,17 @@ def txn_client_config() -> Config:
 
 
 @pytest.fixture
-def txn_client() -> Iterator[Any]:
-    """A transactional KafkaProducer without a broker, its manager in a transaction as
-    if InitProducerId had answered."""
+def txn_client(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A transactional KafkaProducer without a broker, its manager READY as if
+    InitProducerId had answered. Its sender thread is not started: the tests look at
+    the manager's sets, which that thread would move meanwhile."""
     import kafka
+    from kafka.producer.sender import Sender
 
     config = txn_client_config()
     settings = client_settings(["127.0.0.1:1"], config)
     settings["api_version"] = (2, 8)
+    monkeypatch.setattr(Sender, "start", lambda self: None)
     producer = kafka.KafkaProducer(**settings)
     _align_with_sarama(producer, config)
     manager = producer._transaction_manager
@@ -327,6 +330,7 @@ def txn_client() -> Iterator[Any]:
         yield producer
     finally:
         close_client(producer, timeout=0, stop_within=5)
+        producer._closed = True  # its sender never ran: nothing for __del__ to flush
 
 
 def test_transactional_settings() -> None:
