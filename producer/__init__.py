@@ -16,7 +16,10 @@ snake_case; durations are seconds)::
                                           send_message(s)_async         (_aio)
     ProducerMessage                       ProducerMessage              (_message)
     NewConfig(), Producer.Retry.Max ...   Config(), config.producer.retry.max (_config)
-    RequiredAcks, CompressionCodec        RequiredAcks, Compression
+    RequiredAcks, CompressionCodec        RequiredAcks, Compression  (_compression)
+    CompressionLevelDefault               COMPRESSION_LEVEL_DEFAULT
+    Config.MetricRegistry, GetAll()       p.metrics()                  (_metrics)
+    (go-metrics reporters)                producer.prometheus.ProducerCollector
     NewHashPartitioner, NewRandom...,     HashPartitioner, RandomPartitioner,
     NewRoundRobin..., NewManual...,       RoundRobinPartitioner, ManualPartitioner,
     NewConsistentCRCHash..., Murmur2      Crc32Partitioner, Murmur2Partitioner;
