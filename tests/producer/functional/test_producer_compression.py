@@ -76,6 +76,9 @@ def test_codec_round_trip(kafka_cluster: KafkaCluster, new_topic,
         assert (r.key, r.value, r.headers) == (msg.key.encode(), msg.value,
                                                [(k, v) for k, v in msg.headers])
     assert batch_codecs, "the consumer decoded no record batch"
+    print(f"\nROUND TRIP {codec.value}: {len(records)} of {len(msgs)} messages read back in "
+          f"{len(batch_codecs)} stored batches, codecs {sorted({c for c, _ in batch_codecs})}, "
+          f"{sum(size for _, size in batch_codecs)} B", flush=True)
     assert {codec_id for codec_id, _ in batch_codecs} == {CODEC_IDS[codec]}
 
 
@@ -108,6 +111,8 @@ def test_compression_level_changes_what_the_broker_stores(
         assert [codec_id for codec_id, _ in batch_codecs] == [CODEC_IDS[codec]]
         sizes[level] = _partition_bytes(kafka_cluster, topic)
         assert sizes[level] == batch_codecs[0][1]  # the broker's bytes are that batch
+    print(f"\nCOMPRESSION {codec.value}: a {len(value)} B value stored as "
+          f"{ {level: size for level, size in sizes.items()} } B by level", flush=True)
     assert sizes[strong] < sizes[fast], sizes
     assert sizes[strong] < len(value) // 5
 
