@@ -21,6 +21,7 @@ import pytest
 from gochan import go
 from producer import (
     AsyncProducer,
+    ClosedProducerError,
     Config,
     ConfigurationError,
     NonTransactedProducerError,
@@ -413,3 +414,24 @@ def test_random_transactions_match_a_model(kafka_cluster: KafkaCluster,
                           key=lambda m: m.offset)
         assert seen.get(partition, []) == [m.value for m in in_order], partition
     assert Counter(v for vs in seen.values() for v in vs) == Counter(committed)
+
+
+def test_close_with_an_open_transaction_leaves_it_to_be_aborted(
+        kafka_cluster: KafkaCluster, new_topic: Callable[..., str]) -> None:
+    """close() does not commit (sarama's neither): the messages are acknowledged, the
+    transaction stays open until the next producer with the same id aborts it."""
+    topic = new_topic(partitions=1)
+    txn_id = f"open-{uuid.uuid4().hex[:8]}"
+    p = SyncProducer(kafka_cluster.bootstrap_servers, txn_config(txn_id))
+    p.begin_txn()
+    p.send_messages([ProducerMessage(topic=topic, value=b"open-%d" % i) for i in range(5)])
+    p.close()
+    with pytest.raises(ClosedProducerError):
+        p.begin_txn()
+    again = SyncProducer(kafka_cluster.bootstrap_servers, txn_config(txn_id))
+    again.begin_txn()
+    again.send_message(ProducerMessage(topic=topic, value=b"next"))
+    again.commit_txn()
+    again.close()
+    assert read(kafka_cluster, topic) == [b"next"]
+    assert len(read(kafka_cluster, topic, "read_uncommitted", idle=1.0)) == 6
