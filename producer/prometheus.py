@@ -67,9 +67,10 @@ class ProducerCollector:
     def collect(self) -> Iterator[Metric]:
         """The families of the producer's metrics now (prometheus_client's protocol)."""
         registry = self._producer._metrics_registry()
-        kinds = registry.kinds()
+        snapshot = registry.snapshot(sums=True)
+        kinds = registry.kinds()  # after the snapshot: it knows every name in it
         families: dict[str, Metric] = {}
-        for name, values in registry.snapshot(sums=True).items():
+        for name, values in snapshot.items():
             match = _SPLIT.match(name)
             base, labels = name, dict(self._labels)
             if match:
