@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # gochan's hot modules: the editable install compiles them (mypyc, setup.py) where a C
 # compiler exists, so editing one re-runs the install (else gochan runs the pure build
 # and warns that the compiled one is stale).
-HOT := $(addprefix gochan/,_waiter.py _registry.py _chan.py _select.py _aio.py)
+HOT := $(addprefix gochan/,_waiter.py _registry.py _chan.py _select.py _aio.py _native/_lock.c)
 
 .PHONY: demo test test-all test-pure test-no-accel lint bench broker browser pictures clean
 

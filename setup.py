@@ -9,6 +9,10 @@ compiled build of gochan (issue 19):
   ``gochan._native._chan`` and so on, together with a generated ``_about`` module
   that records what compiled them; ``gochan/_build.py`` picks one build at import
   (``GOCHAN_PURE=1`` forces the pure one) and ``gochan.build_info()`` tells which.
+- ``gochan/_native/_lock.c``, a small C extension, is the compiled build's lock for
+  channels and waiters (the compiled ``_waiter`` imports it; the pure build keeps
+  ``threading.Lock``). It is built with the mypyc modules and, like them, only when
+  a C compiler works.
 - Without mypyc, without a working C compiler, or when any step of the compiled
   build fails, the install goes on with the pure modules only. That is silent at
   ``pip install`` (the reason is in the build log, ``pip install -v``) and visible
@@ -29,7 +33,7 @@ import sysconfig
 from pathlib import Path
 from typing import Any
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).resolve().parent
@@ -38,6 +42,8 @@ HERE = Path(__file__).resolve().parent
 HOT = ("_waiter", "_registry", "_chan", "_select", "_aio")
 # Where the compiled copies are generated (mypyc names modules after their path).
 TREE = Path("build") / "gochan-native"
+# The compiled build's C lock; part of the sources digest, like the hot modules.
+LOCK_C = Path("gochan") / "_native" / "_lock.c"
 
 
 def note(message: str) -> None:
@@ -45,10 +51,12 @@ def note(message: str) -> None:
 
 
 def sources_digest(directory: Path) -> str:
-    """SHA-256 over the hot modules' sources; gochan/_build.py checks it at import."""
+    """SHA-256 over the hot modules' sources and the C lock's; gochan/_build.py checks it
+    at import."""
     digest = hashlib.sha256()
     for name in HOT:
         digest.update((directory / f"{name}.py").read_bytes())
+    digest.update((directory / "_native" / "_lock.c").read_bytes())
     return digest.hexdigest()
 
 
@@ -132,15 +140,17 @@ def native_extensions() -> list[Any]:
         return []
     try:
         paths = write_tree()
-        return list(
-            mypycify(
+        lock = Extension("gochan._native._lock", [str(LOCK_C)], extra_compile_args=["-O2"])
+        return [
+            lock,
+            *mypycify(
                 paths,
                 opt_level="3",
                 debug_level="0",
                 group_name="gochan._native.core",
                 target_dir=str(Path("build") / "mypyc"),
-            )
-        )
+            ),
+        ]
     except Exception as exc:  # a mypyc failure must not fail the install
         note(f"mypyc failed ({type(exc).__name__}: {exc}): installing the pure-Python build only")
         return []

@@ -43,7 +43,7 @@ from gochan._errors import ClosedChannelError
 
 from ._chan import NOTHING, SEND_ON_CLOSED, Chan
 from ._select import _blocked_op, _describe, enqueue, finish, poll
-from ._waiter import Entry, Waiter, unlink
+from ._waiter import Entry, Waiter, new_lock, unlink
 
 __all__ = [
     "AsyncWaiter",
@@ -58,7 +58,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-_allocate_lock: Final = threading.Lock
 _get_ident: Final = threading.get_ident
 _get_running_loop: Final = asyncio.get_running_loop
 _current_task: Final = asyncio.current_task
@@ -90,7 +89,7 @@ class AsyncWaiter(Waiter):
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         # Not Waiter.__init__: there is no park lock; the future replaces it.
-        self._claim = _allocate_lock()
+        self._claim = new_lock()
         self.entries: list[Entry] = []
         self.index = -1
         self.value: Any = None

@@ -55,12 +55,15 @@ def build_info() -> dict[str, str]:
 
 
 def _sources_digest() -> str | None:
-    """SHA-256 over the pure sources of :data:`HOT` (as ``setup.py`` computes it)."""
+    """SHA-256 over the pure sources of :data:`HOT` and the compiled build's C lock
+    (``_native/_lock.c``), as ``setup.py`` computes it."""
     digest = hashlib.sha256()
     try:
         for name in HOT:
             with open(os.path.join(_DIR, f"{name}.py"), "rb") as f:
                 digest.update(f.read())
+        with open(os.path.join(_DIR, "_native", "_lock.c"), "rb") as f:
+            digest.update(f.read())
     except OSError:
         return None  # sources not shipped: nothing to compare against
     return digest.hexdigest()

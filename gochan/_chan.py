@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import itertools
 import sys
-import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from types import FrameType
@@ -27,7 +26,7 @@ from typing import Any, Final, Generic, NoReturn, TypeVar
 from gochan._errors import ClosedChannelError, Panic, WouldBlock
 
 from ._registry import block
-from ._waiter import Entry, Waiter
+from ._waiter import Entry, Waiter, new_lock
 
 __all__ = ["Chan", "nilchan"]
 
@@ -78,7 +77,7 @@ class Chan(Generic[T]):
         if cap < 0:
             raise ValueError(f"makechan: size out of range ({cap})")
         # _lock guards every field below and the entries queued on this channel.
-        self._lock = threading.Lock()
+        self._lock = new_lock()
         self._buf: deque[T] = deque()
         self._cap = cap
         self._closed = False

@@ -17,11 +17,41 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Final
+from types import TracebackType
+from typing import Any, Final, Protocol
 
-__all__ = ["Entry", "Waiter", "unlink"]
+__all__ = ["Entry", "Lock", "Waiter", "new_lock", "unlink"]
 
-_allocate_lock: Final = threading.Lock
+
+class Lock(Protocol):
+    """What gochan needs of a lock: ``threading.Lock``'s calls, no owner."""
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool: ...
+    def release(self) -> None: ...
+    def locked(self) -> bool: ...
+    def __enter__(self) -> bool: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+def _lock_type() -> Callable[[], Lock]:
+    """The lock of channels and waiters: ``threading.Lock`` in the pure build; in the
+    compiled build (this module compiled as ``gochan._native._waiter``) the C lock of
+    ``gochan/_native/_lock.c``, whose uncontended acquire and release are one atomic
+    instruction each (threading.Lock's parse their arguments and read the clock)."""
+    if __name__.startswith("gochan._native."):
+        from gochan._native._lock import Lock as NativeLock
+
+        return NativeLock
+    return threading.Lock
+
+
+# A new unlocked lock: channels, waiters' claim and park locks (_chan, _aio, _select).
+new_lock: Final = _lock_type()
 
 # gochan.trace's wake hook: called in the waker's thread, with the waiter, just before
 # the owner is woken (so the hand-off is recorded before the owner can resume). None
@@ -42,9 +72,9 @@ class Waiter:
 
     def __init__(self) -> None:
         # _claim: acquired (non-blocking) by whoever completes the operation.
-        self._claim = _allocate_lock()
+        self._claim = new_lock()
         # _park: held from birth; released exactly once, by the claimer, to wake the owner.
-        self._park = _allocate_lock()
+        self._park = new_lock()
         self._park.acquire()
         self.entries: list[Entry] = []
         self.index = -1
@@ -89,7 +119,7 @@ class Entry:
         waiter: Waiter,
         index: int,
         value: Any,
-        lock: threading.Lock,
+        lock: Lock,
         queue: deque[Entry],
     ) -> None:
         self.waiter = waiter
