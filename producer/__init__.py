@@ -35,6 +35,8 @@ snake_case; durations are seconds)::
     TxnStatus, IsTransactional            txn_status(), is_transactional()  (_txn)
     AddOffsetsToTxn(offsets, group)       add_offsets_to_txn(offsets, group_id)
     AddMessageToTxn(msg, group, meta)     add_message_to_txn(msg, group_id, metadata)
+    ...WithGroupMetadata (KIP-447),       ..._with_group_metadata(..., group_metadata),
+      ConsumerGroupMetadata                 ConsumerGroupMetadata
     ProducerTxnStatusFlag, ProducerTxn-   ProducerTxnStatusFlag, .READY,
       FlagReady, ...                        .IN_TRANSACTION, ...
     PartitionOffsetMetadata               PartitionOffsetMetadata
@@ -103,7 +105,7 @@ from ._partitioner import (
     RoundRobinPartitioner,
 )
 from ._sync_producer import SyncProducer
-from ._txn import PartitionOffsetMetadata, ProducerTxnStatusFlag
+from ._txn import ConsumerGroupMetadata, PartitionOffsetMetadata, ProducerTxnStatusFlag
 
 ErrShuttingDown = ShuttingDownError
 ErrTransactionNotReady = TransactionNotReadyError
@@ -122,6 +124,7 @@ __all__ = [
     "Compression",
     "Config",
     "ConfigurationError",
+    "ConsumerGroupMetadata",
     "Crc32Partitioner",
     "ErrNonTransactedProducer",
     "ErrProducerFenced",

@@ -90,7 +90,14 @@ from ._message import IN_FLIGHT, ProducerMessage, claim_one, release
 from ._metrics import Registry
 from ._partitioner import Partitioner
 from ._stall import annotate, idle_stage
-from ._txn import PartitionOffsetMetadata, ProducerTxnStatusFlag, Transactions, message_offsets
+from ._txn import (
+    ConsumerGroupMetadata,
+    PartitionOffsetMetadata,
+    ProducerTxnStatusFlag,
+    Transactions,
+    group_id_only,
+    message_offsets,
+)
 
 __all__ = ["AsyncProducer", "drain_until_finished", "parse_addrs"]
 
@@ -731,14 +738,33 @@ class AsyncProducer(AioFace):
         Raises:
             TransactionNotReadyError: no transaction is open.
         """
-        self._transactions().add_offsets(offsets, group_id)
+        self._transactions().add_offsets(offsets, group_id_only(group_id))
+
+    def add_offsets_to_txn_with_group_metadata(
+            self, offsets: dict[str, list[PartitionOffsetMetadata]],
+            group_metadata: ConsumerGroupMetadata | Any) -> None:
+        """sarama's ``AddOffsetsToTxnWithGroupMetadata`` (KIP-447): as
+        :meth:`add_offsets_to_txn`, for the member ``group_metadata`` describes (a
+        :class:`ConsumerGroupMetadata`, or kafka-python's
+        ``KafkaConsumer.group_metadata()``); the broker refuses the commit if a
+        rebalance replaced that member (the transaction becomes abortable)."""
+        self._transactions().add_offsets(offsets, group_metadata)
 
     def add_message_to_txn(self, msg: Any, group_id: str, metadata: str | None = None,
                            ) -> None:
         """sarama's ``AddMessageToTxn``: :meth:`add_offsets_to_txn` with the consumed
         message's offset + 1. ``msg`` has ``topic``, ``partition`` and ``offset`` (a
         kafka-python ``ConsumerRecord`` does)."""
-        self._transactions().add_offsets(message_offsets(msg, metadata), group_id)
+        self._transactions().add_offsets(message_offsets(msg, metadata),
+                                         group_id_only(group_id))
+
+    def add_message_to_txn_with_group_metadata(
+            self, msg: Any, group_metadata: ConsumerGroupMetadata | Any,
+            metadata: str | None = None) -> None:
+        """sarama's ``AddMessageToTxnWithGroupMetadata``: :meth:`add_message_to_txn` for
+        the member ``group_metadata`` describes (see
+        :meth:`add_offsets_to_txn_with_group_metadata`)."""
+        self._transactions().add_offsets(message_offsets(msg, metadata), group_metadata)
 
     # -- shutdown ----------------------------------------------------------------
 

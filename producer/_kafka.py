@@ -381,14 +381,18 @@ class TxnClient:
             raise translate_error(exc) from exc
 
     def send_offsets(self, offsets: dict[tuple[str, int], tuple[int, str | None]],
-                     group_id: str) -> None:
-        """AddOffsetsToTxn + TxnOffsetCommit for ``group_id``; waits for both."""
-        from kafka.structs import OffsetAndMetadata, TopicPartition
+                     group: Any) -> None:
+        """AddOffsetsToTxn + TxnOffsetCommit for ``group`` (our ConsumerGroupMetadata:
+        with a member identity the broker fences a stale member, KIP-447); waits for
+        both."""
+        from kafka.structs import ConsumerGroupMetadata, OffsetAndMetadata, TopicPartition
 
         converted = {TopicPartition(topic, partition): OffsetAndMetadata(offset, meta or "", -1)
                      for (topic, partition), (offset, meta) in offsets.items()}
+        theirs = ConsumerGroupMetadata(group.group_id, group.generation_id, group.member_id,
+                                       group.group_instance_id)
         try:
-            result = self._manager.send_offsets_to_transaction(converted, group_id)
+            result = self._manager.send_offsets_to_transaction(converted, theirs)
         except Exception as exc:
             raise translate_error(exc) from exc
         self.wait(result, "AddOffsetsToTxn/TxnOffsetCommit")

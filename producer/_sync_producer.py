@@ -21,7 +21,7 @@ from ._config import Config
 from ._errors import ClosedProducerError, ConfigurationError, ProducerError, ProducerErrors
 from ._message import ProducerMessage, claim
 from ._metrics import Registry
-from ._txn import PartitionOffsetMetadata, ProducerTxnStatusFlag
+from ._txn import ConsumerGroupMetadata, PartitionOffsetMetadata, ProducerTxnStatusFlag
 
 __all__ = ["SyncProducer"]
 
@@ -316,6 +316,20 @@ class SyncProducer(AioFace):
                            ) -> None:
         """sarama's ``AddMessageToTxn`` (see :meth:`AsyncProducer.add_message_to_txn`)."""
         self._producer.add_message_to_txn(msg, group_id, metadata)
+
+    def add_offsets_to_txn_with_group_metadata(
+            self, offsets: dict[str, list[PartitionOffsetMetadata]],
+            group_metadata: ConsumerGroupMetadata | Any) -> None:
+        """sarama's ``AddOffsetsToTxnWithGroupMetadata`` (see
+        :meth:`AsyncProducer.add_offsets_to_txn_with_group_metadata`)."""
+        self._producer.add_offsets_to_txn_with_group_metadata(offsets, group_metadata)
+
+    def add_message_to_txn_with_group_metadata(
+            self, msg: Any, group_metadata: ConsumerGroupMetadata | Any,
+            metadata: str | None = None) -> None:
+        """sarama's ``AddMessageToTxnWithGroupMetadata`` (see
+        :meth:`AsyncProducer.add_message_to_txn_with_group_metadata`)."""
+        self._producer.add_message_to_txn_with_group_metadata(msg, group_metadata, metadata)
 
     def __enter__(self) -> SyncProducer:
         return self

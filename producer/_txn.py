@@ -26,7 +26,8 @@ from typing import Any
 
 from ._errors import TransactionNotReadyError, TransitionNotAllowedError
 
-__all__ = ["PartitionOffsetMetadata", "ProducerTxnStatusFlag", "Transactions"]
+__all__ = ["ConsumerGroupMetadata", "PartitionOffsetMetadata", "ProducerTxnStatusFlag",
+           "Transactions"]
 
 
 class ProducerTxnStatusFlag(enum.IntFlag):
@@ -70,6 +71,52 @@ class PartitionOffsetMetadata:
     partition: int
     offset: int
     metadata: str | None = None
+
+
+@dataclass(frozen=True)
+class ConsumerGroupMetadata:
+    """sarama's ``ConsumerGroupMetadata`` (KIP-447): the consumer group member on whose
+    behalf offsets are committed, so the broker refuses a commit from a member that a
+    rebalance replaced. ``ConsumerGroupMetadata(group_id)`` is sarama's
+    ``NewConsumerGroupMetadata``: no member identity, no fencing (what
+    ``add_offsets_to_txn(offsets, group_id)`` sends)."""
+
+    group_id: str
+    generation_id: int = -1
+    member_id: str = ""
+    group_instance_id: str | None = None
+
+
+def check_group_metadata(meta: object) -> ConsumerGroupMetadata:
+    """A group id (str) or anything with ``group_id``, ``generation_id``,
+    ``member_id`` and ``group_instance_id`` (ours, or kafka-python's
+    ``KafkaConsumer.group_metadata()``) as :class:`ConsumerGroupMetadata`."""
+    if isinstance(meta, str):
+        meta = ConsumerGroupMetadata(meta)
+    try:
+        group_id = meta.group_id  # type: ignore[attr-defined]
+        generation = meta.generation_id  # type: ignore[attr-defined]
+        member = meta.member_id  # type: ignore[attr-defined]
+        instance = meta.group_instance_id  # type: ignore[attr-defined]
+    except AttributeError:
+        raise TypeError("group metadata must be a ConsumerGroupMetadata (or kafka-python's "
+                        f"KafkaConsumer.group_metadata()), not {type(meta).__name__}") from None
+    if not isinstance(group_id, str) or not group_id:
+        raise TypeError(f"group_id must be a non-empty str, not {group_id!r}")
+    if type(generation) is not int or not isinstance(member, str) or not (
+            instance is None or isinstance(instance, str)):
+        raise TypeError(f"group metadata has wrong types: {meta!r}")
+    if generation > 0 and not member:
+        raise ValueError(f"group metadata: generation {generation} needs a member_id")
+    return ConsumerGroupMetadata(group_id, generation, member, instance)
+
+
+def group_id_only(group_id: object) -> str:
+    """sarama's ``groupId string`` argument: a non-empty str."""
+    if not isinstance(group_id, str) or not group_id:
+        raise TypeError(f"group_id must be a non-empty str, not {group_id!r} (for group "
+                        "metadata use the ..._with_group_metadata method)")
+    return group_id
 
 
 def check_offsets(offsets: object) -> dict[tuple[str, int], tuple[int, str | None]]:
@@ -128,6 +175,7 @@ class Transactions:
         self._lock = threading.Lock()  # sarama's txLock: one transaction call at a time
         self._ending: bool | None = None  # commit (True) / abort (False) once its marker passed
         self._offsets: dict[str, dict[tuple[str, int], tuple[int, str | None]]] = {}
+        self._groups: dict[str, ConsumerGroupMetadata] = {}  # the latest metadata per group
         # The first failure of a message of the open transaction (None: none). It keeps
         # the transaction abortable even where kafka-python's state does not: an epoch
         # bump (KIP-360) after a sequence error leaves it READY, the broker having
@@ -154,19 +202,21 @@ class Transactions:
                     f"status {status!r} (it needs READY)")
             self._client.begin()
             self._offsets.clear()
+            self._groups.clear()
             self.accepting = True
 
-    def add_offsets(self, offsets: object, group_id: object) -> None:
-        """sarama's ``AddOffsetsToTxn``: remembered, published by ``commit()``."""
+    def add_offsets(self, offsets: object, group: object) -> None:
+        """sarama's ``AddOffsetsToTxn(WithGroupMetadata)``: remembered, published by
+        ``commit()``. ``group``: a group id or group metadata."""
         checked = check_offsets(offsets)
-        if not isinstance(group_id, str) or not group_id:
-            raise TypeError(f"group_id must be a non-empty str, not {group_id!r}")
+        meta = check_group_metadata(group)
         with self._lock:
             status = self.status()
             if not status & F.IN_TRANSACTION:
                 raise TransactionNotReadyError(
                     f"transaction manager: transaction is not ready (status {status!r})")
-            self._offsets.setdefault(group_id, {}).update(checked)
+            self._offsets.setdefault(meta.group_id, {}).update(checked)
+            self._groups[meta.group_id] = meta
 
     def marker_reached(self, commit: bool) -> None:
         """The dispatcher took the end marker: later messages fail as outside."""
@@ -195,7 +245,7 @@ class Transactions:
             try:
                 if commit and status & F.IN_TRANSACTION:
                     for group_id, offsets in list(self._offsets.items()):
-                        self._client.send_offsets(offsets, group_id)
+                        self._client.send_offsets(offsets, self._groups[group_id])
                         del self._offsets[group_id]
                 if status & (F.IN_TRANSACTION | F.ABORTABLE_ERROR | F.END_TRANSACTION):
                     self._client.end(commit)

@@ -15,7 +15,15 @@ from .._errors import (
     TransactionNotReadyError,
     TransitionNotAllowedError,
 )
-from .._txn import PartitionOffsetMetadata, ProducerTxnStatusFlag, check_offsets, message_offsets
+from .._txn import (
+    ConsumerGroupMetadata,
+    PartitionOffsetMetadata,
+    ProducerTxnStatusFlag,
+    check_group_metadata,
+    check_offsets,
+    group_id_only,
+    message_offsets,
+)
 
 __all__ = ["MockTransactions"]
 
@@ -119,10 +127,25 @@ class MockTransactions:
     def add_offsets_to_txn(self, offsets: dict[str, list[PartitionOffsetMetadata]],
                            group_id: str) -> None:
         """sarama's ``AddOffsetsToTxn``: kept for the commit (see ``committed_offsets``)."""
+        self._add_offsets(offsets, group_id_only(group_id))
+
+    def add_offsets_to_txn_with_group_metadata(
+            self, offsets: dict[str, list[PartitionOffsetMetadata]],
+            group_metadata: ConsumerGroupMetadata | Any) -> None:
+        """sarama's ``AddOffsetsToTxnWithGroupMetadata`` (the mock checks the metadata
+        and records the offsets under its ``group_id``; it fences nothing)."""
+        self._add_offsets(offsets, group_metadata)
+
+    def add_message_to_txn_with_group_metadata(
+            self, msg: Any, group_metadata: ConsumerGroupMetadata | Any,
+            metadata: str | None = None) -> None:
+        """sarama's ``AddMessageToTxnWithGroupMetadata``: the consumed offset + 1."""
+        self._add_offsets(message_offsets(msg, metadata), group_metadata)
+
+    def _add_offsets(self, offsets: object, group: object) -> None:
         self._txn_check()
         checked = check_offsets(offsets)
-        if not isinstance(group_id, str) or not group_id:
-            raise TypeError(f"group_id must be a non-empty str, not {group_id!r}")
+        group_id = check_group_metadata(group).group_id
         with self._txn_lock:
             if not self._txn_status & F.IN_TRANSACTION:
                 raise TransactionNotReadyError(
@@ -135,7 +158,7 @@ class MockTransactions:
     def add_message_to_txn(self, msg: Any, group_id: str, metadata: str | None = None,
                            ) -> None:
         """sarama's ``AddMessageToTxn``: the consumed message's offset + 1."""
-        self.add_offsets_to_txn(message_offsets(msg, metadata), group_id)
+        self._add_offsets(message_offsets(msg, metadata), group_id_only(group_id))
 
     def expect_commit_txn_and_fail(self, err: BaseException) -> Any:
         """The next ``commit_txn()`` raises ``err`` and leaves the status

@@ -221,3 +221,27 @@ class MockTxnMachine(RuleBasedStateMachine):
 
 TestMockTxnMachine = MockTxnMachine.TestCase
 TestMockTxnMachine.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
+
+
+def test_group_metadata_variants() -> None:
+    from kafka.structs import ConsumerGroupMetadata as KafkaPythonGroupMetadata
+
+    from producer import ConsumerGroupMetadata
+
+    p = mocks.AsyncProducer(txn_config())
+    try:
+        p.begin_txn()
+        p.add_offsets_to_txn_with_group_metadata({"in": [PartitionOffsetMetadata(0, 3)]},
+                                                 ConsumerGroupMetadata("g", 4, "member-1"))
+        p.add_message_to_txn_with_group_metadata(
+            Consumed(), KafkaPythonGroupMetadata("h", 2, "member-2"))  # a consumer's snapshot
+        with pytest.raises(ValueError, match="member_id"):
+            p.add_offsets_to_txn_with_group_metadata({"in": []}, ConsumerGroupMetadata("g", 5))
+        with pytest.raises(TypeError):
+            p.add_offsets_to_txn_with_group_metadata({"in": []}, object())
+        with pytest.raises(TypeError, match="with_group_metadata"):
+            p.add_offsets_to_txn({"in": []}, ConsumerGroupMetadata("g"))  # type: ignore[arg-type]
+        p.commit_txn()
+        assert p.committed_offsets == {"g": {("in", 0): 3}, "h": {("in", 2): 100}}
+    finally:
+        p.close()

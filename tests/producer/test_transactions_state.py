@@ -12,7 +12,7 @@ from producer import (
     TransactionNotReadyError,
     TransitionNotAllowedError,
 )
-from producer._txn import PartitionOffsetMetadata, Transactions
+from producer._txn import ConsumerGroupMetadata, PartitionOffsetMetadata, Transactions
 
 F = ProducerTxnStatusFlag
 
@@ -36,8 +36,8 @@ class FakeTxnClient:
         self.calls.append("begin")
         self.state_name = "IN_TRANSACTION"
 
-    def send_offsets(self, offsets: object, group_id: str) -> None:
-        self.calls.append(f"offsets {group_id} {sorted(offsets)}")  # type: ignore[call-overload]
+    def send_offsets(self, offsets: object, group: ConsumerGroupMetadata) -> None:
+        self.calls.append(f"offsets {group.group_id} {sorted(offsets)}")  # type: ignore[call-overload]
 
     def end(self, commit: bool) -> None:
         self.calls.append("commit" if commit else "abort")

@@ -21,9 +21,11 @@ import pytest
 from gochan import go
 from producer import (
     AsyncProducer,
+    BrokerError,
     ClosedProducerError,
     Config,
     ConfigurationError,
+    ConsumerGroupMetadata,
     NonTransactedProducerError,
     PartitionOffsetMetadata,
     ProducerFencedError,
@@ -435,3 +437,47 @@ def test_close_with_an_open_transaction_leaves_it_to_be_aborted(
     again.close()
     assert read(kafka_cluster, topic) == [b"next"]
     assert len(read(kafka_cluster, topic, "read_uncommitted", idle=1.0)) == 6
+
+
+def test_offsets_with_group_metadata_fence_a_stale_member(kafka_cluster: KafkaCluster,
+                                                          new_topic: Callable[..., str]) -> None:
+    """KIP-447 (sarama's ...WithGroupMetadata): offsets committed for the live member
+    count; for a member identity the group does not have, the broker refuses them and
+    the transaction becomes abortable."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    source = new_topic(partitions=1)
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    with SyncProducer(kafka_cluster.bootstrap_servers) as plain:
+        plain.send_messages([ProducerMessage(topic=source, value=b"in-%d" % i)
+                             for i in range(3)])
+    consumer = KafkaConsumer(source, bootstrap_servers=kafka_cluster.bootstrap_servers,
+                             group_id=group, enable_auto_commit=False,
+                             auto_offset_reset="earliest", isolation_level="read_committed")
+    p = SyncProducer(kafka_cluster.bootstrap_servers, txn_config())
+    try:
+        records = []
+        for _ in range(40):
+            for batch in consumer.poll(timeout_ms=500).values():
+                records.extend(batch)
+            if records:
+                break
+        assert records, "the consumer joined no group or read nothing"
+        live = consumer.group_metadata()
+        assert live.generation_id > 0 and live.member_id
+        p.begin_txn()
+        p.add_message_to_txn_with_group_metadata(records[-1], live)
+        p.commit_txn()
+        assert consumer.committed(TopicPartition(source, 0)) == records[-1].offset + 1
+        stale = ConsumerGroupMetadata(group, live.generation_id + 1000, "ghost-member")
+        p.begin_txn()
+        p.add_offsets_to_txn_with_group_metadata(
+            {source: [PartitionOffsetMetadata(0, 0)]}, stale)
+        with pytest.raises(BrokerError) as info:
+            p.commit_txn()
+        assert p.txn_status() == F.IN_ERROR | F.ABORTABLE_ERROR, str(info.value)
+        p.abort_txn()
+        assert consumer.committed(TopicPartition(source, 0)) == records[-1].offset + 1
+    finally:
+        p.close()
+        consumer.close()
