@@ -79,7 +79,8 @@ def coordinator_of(p: AsyncProducer) -> int:
 def test_coordinator_killed_all_or_nothing(cluster3: KafkaCluster, topic3: Callable[..., str],
                                            when: str) -> None:
     """``mid-transaction``: killed after half of B was sent; ``during-commit``: killed from
-    another thread as ``commit_txn()`` starts (its flush or its EndTxn)."""
+    another thread as the dispatcher takes the commit's marker (racing its flush and
+    EndTxn)."""
     topic = topic3(PARTITIONS)
     p = AsyncProducer(cluster3.bootstrap_servers, txn_config())
     ok: list[ProducerMessage] = []
@@ -97,12 +98,23 @@ def test_coordinator_killed_all_or_nothing(cluster3: KafkaCluster, topic3: Calla
     p.commit_txn()
     victim = coordinator_of(p)
     p.begin_txn()
-    killer = threading.Timer(0.05, cluster3.kill, (victim,))
+    killer = threading.Thread(target=cluster3.kill, args=(victim,))
     if when == "mid-transaction":
         txn(b"B", N, midway=lambda: cluster3.kill(victim))
     else:
         txn(b"B", N)
-        killer.start()
+        # The kill starts as the dispatcher takes the commit's end marker: it races the
+        # commit's flush of B and its EndTxn.
+        transactions = p._txn
+        assert transactions is not None
+        reached = transactions.marker_reached
+
+        def marker_then_kill(commit: bool) -> None:
+            reached(commit)
+            transactions.marker_reached = reached  # type: ignore[method-assign]
+            killer.start()
+
+        transactions.marker_reached = marker_then_kill  # type: ignore[method-assign]
     started = time.monotonic()
     try:
         p.commit_txn()
@@ -112,7 +124,7 @@ def test_coordinator_killed_all_or_nothing(cluster3: KafkaCluster, topic3: Calla
         b_committed = False
         p.abort_txn()
     took = time.monotonic() - started
-    if killer.is_alive():
+    if killer.ident is not None:
         killer.join()
     p.begin_txn()
     txn(b"C", N)
