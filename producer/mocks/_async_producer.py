@@ -209,9 +209,9 @@ class AsyncProducer(MockTransactions, _MockProducer):
                 except BaseException as exc:  # pytest.fail() in a checker: close() raises it
                     self._report.defer(exc)
                     self._fail(item, exc)
-            leftover = self._leftover_problem()
-            if leftover is not None:
-                self._report.add(leftover)
+            for leftover in (self._leftover_problem(), self._txn_leftover_problem()):
+                if leftover is not None:
+                    self._report.add(leftover)
         finally:
             self._errors.close()
             self._successes.close()

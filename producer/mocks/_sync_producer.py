@@ -167,10 +167,12 @@ class SyncProducer(MockTransactions, _MockProducer):
 
     def _close(self, in_flight: BaseException | None) -> None:
         with self._send_lock:
-            leftover = None if self._closed else self._leftover_problem()
+            leftovers = [] if self._closed else [self._leftover_problem(),
+                                                  self._txn_leftover_problem()]
             self._closed = True
-        if leftover is not None:
-            self._report.add(leftover)  # raised by check(), or a reporter's error re-raised
+        for leftover in leftovers:
+            if leftover is not None:
+                self._report.add(leftover)  # raised by check(), or a reporter's error re-raised
         self._report.check(in_flight)
 
     @property

@@ -170,6 +170,17 @@ class MockTransactions:
         """The next ``abort_txn()`` raises ``err``; returns the mock."""
         return self._expect_txn("abort", err)
 
+    def _txn_leftover_problem(self) -> str | None:
+        """Commit/abort expectations never used, reported by ``close()`` as the message
+        expectations left are."""
+        with self._txn_lock:
+            kinds = [kind for kind, _ in self._txn_outcomes]
+        if not kinds:
+            return None
+        verb = "is" if len(kinds) == 1 else "are"
+        return (f"Expected to exhaust all transaction expectations, but {len(kinds)} {verb} "
+                f"left: {', '.join(f'{kind}_txn() to fail' for kind in kinds)}.")
+
     def _expect_txn(self, kind: str, err: BaseException) -> Any:
         if not isinstance(err, BaseException):
             raise TypeError(f"err must be an exception, not {type(err).__name__}")

@@ -110,6 +110,17 @@ def test_commit_expectation_fails_the_commit_then_abort_recovers() -> None:
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
+def test_unused_transaction_expectations_are_reported_at_close(kind: str) -> None:
+    p = mocks.SyncProducer(txn_config()) if kind == "sync" else mocks.AsyncProducer(txn_config())
+    p.expect_commit_txn_and_fail(BrokerError("boom"))
+    p.expect_abort_txn_and_fail(BrokerError("bang"))
+    with pytest.raises(AssertionError, match=(
+            r"Expected to exhaust all transaction expectations, but 2 are left: "
+            r"commit_txn\(\) to fail, abort_txn\(\) to fail\.")):
+        p.close()
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
 def test_a_producer_without_transaction_id_refuses(kind: str) -> None:
     p = mocks.SyncProducer() if kind == "sync" else mocks.AsyncProducer()
     try:
@@ -145,7 +156,8 @@ class MockTxnMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.p = mocks.SyncProducer(txn_config(), reporter=lambda _msg: None)
+        self.reported: list[str] = []
+        self.p = mocks.SyncProducer(txn_config(), reporter=self.reported.append)
         self.status = F.READY
         self.pending: dict[tuple[str, int], int] = {}
         self.published: dict[tuple[str, int], int] = {}
@@ -216,7 +228,12 @@ class MockTxnMachine(RuleBasedStateMachine):
         assert self.p.committed_offsets.get("g", {}) == self.published
 
     def teardown(self) -> None:
+        self.reported.clear()
         self.p.close()
+        # an unused commit expectation is reported at close
+        assert [r for r in self.reported if "transaction expectations" in r] == (
+            ["Expected to exhaust all transaction expectations, but 1 is left: "
+             "commit_txn() to fail."] if self.fail_next_commit else [])
 
 
 TestMockTxnMachine = MockTxnMachine.TestCase
