@@ -94,13 +94,35 @@ def _close_quietly(producer: AioFace) -> None:
 
 
 class AioFace:
-    """``async with``, ``aclose()`` and ``open_async()`` for both producers."""
+    """``async with``, ``aclose()``, ``open_async()`` and the awaitable transaction ends
+    for both producers."""
 
     def close(self) -> None:
         raise NotImplementedError
 
     def _close_and_wait(self, *, announce: bool) -> None:
         raise NotImplementedError
+
+    def commit_txn(self) -> None:
+        raise NotImplementedError
+
+    def abort_txn(self) -> None:
+        raise NotImplementedError
+
+    async def commit_txn_async(self) -> None:
+        """``commit_txn()`` without blocking the event loop (it waits for the
+        transaction's messages in a goroutine; keep reading ``successes()`` and
+        ``errors()`` from other tasks meanwhile).
+
+        Raises what ``commit_txn()`` raises. Cancelling the awaiting task does not stop
+        the commit, which completes in the background: check ``txn_status()``.
+        """
+        await off_loop(self.commit_txn)
+
+    async def abort_txn_async(self) -> None:
+        """``abort_txn()`` without blocking the event loop (see
+        :meth:`commit_txn_async`)."""
+        await off_loop(self.abort_txn)
 
     async def aclose(self) -> None:
         """``close()`` without blocking the event loop (it runs in a goroutine).

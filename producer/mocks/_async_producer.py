@@ -4,13 +4,13 @@ each input message with the next expectation."""
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, cast
 
-from gochan import Chan, Goroutine, Once, go
+from gochan import Chan, ClosedChannelError, Goroutine, Once, go
 
 from .._async_producer import drain_until_finished
 from .._config import Config
-from .._errors import ProducerError, ProducerErrors
+from .._errors import ClosedProducerError, ProducerError, ProducerErrors
 from .._message import IN_FLIGHT, ProducerMessage, claim_one, release
 from .._stall import annotate, idle_stage
 from ._common import (
@@ -195,6 +195,16 @@ class AsyncProducer(MockTransactions, _MockProducer):
         """Expect a message that passes ``msg_checker``; it then fails with ``err``."""
         return self._expect(msg_checker, _failure(err))
 
+    def _wait_for_sent(self) -> None:
+        """A marker through ``input()``, as the real producer's commit sends one: when
+        the goroutine reaches it, everything sent before has been handled."""
+        marker = _Handled()
+        try:
+            cast(Chan[Any], self._input).send(marker)
+        except ClosedChannelError:
+            raise ClosedProducerError("kafka: tried to use a producer that was closed") from None
+        marker.done.recv()
+
     # -- the goroutine -------------------------------------------------------------------
 
     @idle_stage
@@ -204,6 +214,9 @@ class AsyncProducer(MockTransactions, _MockProducer):
         raw: Chan[Any] = self._input  # the code under test may send anything
         try:
             for item in raw:
+                if type(item) is _Handled:
+                    item.done.close()
+                    continue
                 try:
                     self._handle_one(item)
                 except BaseException as exc:  # pytest.fail() in a checker: close() raises it
@@ -257,3 +270,12 @@ class AsyncProducer(MockTransactions, _MockProducer):
             self._errors.send(ProducerError(item if isinstance(item, ProducerMessage) else None,
                                             err))
 
+
+class _Handled:
+    """What a transaction's end sends through ``input()`` to wait for the messages
+    sent before it; the goroutine closes ``done`` when it reaches it."""
+
+    __slots__ = ("done",)
+
+    def __init__(self) -> None:
+        self.done: Chan[None] = Chan()

@@ -9,6 +9,7 @@ import threading
 from collections import deque
 from typing import Any
 
+from .._aio import off_loop
 from .._config import Config
 from .._errors import (
     NonTransactedProducerError,
@@ -99,8 +100,16 @@ class MockTransactions:
         """sarama's ``AbortTxn``: ``READY`` again, the offsets dropped."""
         self._end(commit=False)
 
+    def _wait_for_sent(self) -> None:
+        """Until every message sent before has been handled (the AsyncProducer's
+        goroutine may still hold some); the SyncProducer handles them in the call."""
+
     def _end(self, commit: bool) -> None:
         self._txn_check()
+        with self._txn_lock:
+            open_txn = bool(self._txn_status & (F.IN_TRANSACTION | F.ABORTABLE_ERROR))
+        if open_txn:  # as the real producer: the messages sent before belong to it
+            self._wait_for_sent()
         with self._txn_lock:
             status = self._txn_status
             allowed = F.IN_TRANSACTION | (0 if commit else F.ABORTABLE_ERROR)
@@ -123,6 +132,14 @@ class MockTransactions:
                     self.committed_offsets.setdefault(group, {}).update(offsets)
             self._txn_offsets = {}
             self._txn_status = F.READY
+
+    async def commit_txn_async(self) -> None:
+        """``commit_txn()`` off the event loop, as the real producers' is."""
+        await off_loop(self.commit_txn)
+
+    async def abort_txn_async(self) -> None:
+        """``abort_txn()`` off the event loop, as the real producers' is."""
+        await off_loop(self.abort_txn)
 
     def add_offsets_to_txn(self, offsets: dict[str, list[PartitionOffsetMetadata]],
                            group_id: str) -> None:

@@ -262,3 +262,37 @@ def test_group_metadata_variants() -> None:
         assert p.committed_offsets == {"g": {("in", 0): 3}, "h": {("in", 2): 100}}
     finally:
         p.close()
+
+
+def test_the_transaction_ends_are_awaitable() -> None:
+    """``commit_txn_async``/``abort_txn_async`` as on the real producers, failures
+    included."""
+    import asyncio
+
+    async def main() -> None:
+        async with mocks.AsyncProducer(txn_config()) as p:
+            p.expect_input_and_succeed().expect_abort_txn_and_fail(BrokerError("bang"))
+            p.begin_txn()
+            p.add_message_to_txn(Consumed(), "g")
+            await p.input().send_async(ProducerMessage(topic="t", value=b"v"))
+            await p.commit_txn_async()
+            assert p.committed_offsets == {"g": {("in", 2): 100}}
+            p.begin_txn()
+            with pytest.raises(BrokerError, match="bang"):
+                await p.abort_txn_async()
+            await p.successes().recv_async()
+
+    asyncio.run(main())
+
+
+def test_the_async_mocks_commit_covers_what_was_sent_before() -> None:
+    """As the real producer's commit, the mock's waits until its goroutine has handled
+    every message sent before it (they are not refused as sent outside a transaction)."""
+    p = mocks.AsyncProducer(txn_config())
+    for _ in range(50):
+        p.expect_input_and_succeed()
+    p.begin_txn()
+    for i in range(50):
+        p.input().send(ProducerMessage(topic="t", value=b"%d" % i))
+    p.commit_txn()
+    p.close()  # raises the problems found, if any

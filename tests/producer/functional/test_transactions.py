@@ -481,3 +481,43 @@ def test_offsets_with_group_metadata_fence_a_stale_member(kafka_cluster: KafkaCl
     finally:
         p.close()
         consumer.close()
+
+
+def test_transaction_ends_from_asyncio(kafka_cluster: KafkaCluster,
+                                       new_topic: Callable[..., str]) -> None:
+    """``commit_txn_async``/``abort_txn_async`` end transactions without blocking the
+    event loop: a ticking task keeps running during the commit."""
+    import asyncio
+
+    topic = new_topic(partitions=1)
+
+    async def main() -> int:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.001)
+
+        ticker = asyncio.create_task(tick())
+        try:
+            async with SyncProducer.open_async(kafka_cluster.bootstrap_servers,
+                                               txn_config()) as p:
+                p.begin_txn()
+                await p.send_messages_async([ProducerMessage(topic, value=b"c%d" % i)
+                                             for i in range(5)])
+                before = ticks
+                await p.commit_txn_async()
+                during = ticks - before
+                p.begin_txn()
+                await p.send_message_async(ProducerMessage(topic, value=b"aborted"))
+                await p.abort_txn_async()
+                assert p.txn_status() == F.READY
+        finally:
+            ticker.cancel()
+        return during
+
+    during = asyncio.run(main())
+    assert during >= 1  # the loop ran while the commit waited for the coordinator
+    assert read(kafka_cluster, topic) == [b"c%d" % i for i in range(5)]
