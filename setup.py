@@ -151,7 +151,9 @@ def native_extensions() -> list[Any]:
                 target_dir=str(Path("build") / "mypyc"),
             ),
         ]
-    except Exception as exc:  # a mypyc failure must not fail the install
+    except (Exception, SystemExit) as exc:
+        # A mypyc failure must not fail the install. mypyc reports a type error in the
+        # hot modules by sys.exit(1), a SystemExit that ``except Exception`` misses.
         note(f"mypyc failed ({type(exc).__name__}: {exc}): installing the pure-Python build only")
         return []
 
@@ -184,4 +186,6 @@ class OptionalBuildExt(build_ext):
         return [path for path in super().get_outputs() if os.path.exists(path)]
 
 
-setup(ext_modules=native_extensions(), cmdclass={"build_ext": OptionalBuildExt})
+# setuptools runs this file as __main__ (pip's build backend too); tests import it.
+if __name__ == "__main__":
+    setup(ext_modules=native_extensions(), cmdclass={"build_ext": OptionalBuildExt})
