@@ -34,8 +34,13 @@
 #include <pythread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#ifdef _WIN32
+#include <windows.h>
+#define yield_cpu() SwitchToThread()
+#else
 #include <sched.h>
-#include <time.h>
+#define yield_cpu() sched_yield()
+#endif
 #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 && !defined(Py_GIL_DISABLED)
 #define Py_BUILD_CORE 1
 #include "internal/pycore_runtime.h" /* _PyRuntime.ceval.gil, for gil_held() */
@@ -58,13 +63,18 @@ try_take(LockObject *self)
     return atomic_compare_exchange_strong(&self->locked, &expected, 1);
 }
 
-/* Monotonic nanoseconds; callable without the GIL. */
+/* Monotonic nanoseconds, callable without the GIL: a public function from 3.13, private
+ * but exported before (its error path raises nothing when asked not to). */
 static inline int64_t
 now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+#if PY_VERSION_HEX >= 0x030D0000
+    PyTime_t t;
+    (void)PyTime_MonotonicRaw(&t);
+    return t;
+#else
+    return (int64_t)_PyTime_GetMonotonicClock();
+#endif
 }
 
 /* Whether some thread holds the GIL, read without holding it.  Only CPython 3.11's
@@ -107,10 +117,10 @@ spin_take(LockObject *self, int64_t budget)
         if (now_ns() - start >= budget) {
             return 0;
         }
-        sched_yield();
+        yield_cpu();
     }
     while (gil_held() && now_ns() - start < 2 * budget) {
-        sched_yield();
+        yield_cpu();
     }
     return 1;
 }

@@ -95,6 +95,36 @@ def test_another_thread_releases_a_sleeper(new_lock: Callable[[], Any]) -> None:
         thread.join()
 
 
+def test_a_woken_thread_runs_while_its_waker_keeps_the_gil(new_lock: Callable[[], Any]) -> None:
+    # The C lock's spinner, once it has the lock, waits for the releaser to drop the
+    # GIL; that wait must be bounded: a releaser that goes on running Python (never
+    # dropping the GIL by itself) must not keep the woken thread out until it stops.
+    # (The interpreter hands the GIL over only to a thread that asks for it.) Released
+    # right after the sleeper starts waiting, so that its spin catches the release.
+    for _ in range(20):
+        park = new_lock()
+        park.acquire()
+        waiting = threading.Event()
+        ran: list[float] = []
+
+        def sleeper(park: Any = park, waiting: threading.Event = waiting,
+                    ran: list[float] = ran) -> None:
+            waiting.set()
+            park.acquire()  # gives the GIL back to the main thread: it is waiting for it
+            ran.append(time.monotonic())
+
+        thread = threading.Thread(target=sleeper)
+        thread.start()
+        waiting.wait()
+        start = time.monotonic()
+        park.release()
+        deadline = start + 1.0
+        while not ran and time.monotonic() < deadline:
+            pass  # pure Python: keeps the GIL unless another thread requests it
+        thread.join()
+        assert ran[0] - start < 0.5, "the woken thread waited for its waker to stop"
+
+
 def test_mutual_exclusion_under_contention(new_lock: Callable[[], Any]) -> None:
     # Read, sleep (the others run), write: without mutual exclusion updates are lost.
     lock = new_lock()
