@@ -10,7 +10,8 @@
  *
  * Contended or parked, a thread releases the GIL and first spins: it tests the lock
  * between sched_yield() calls for up to a budget (20 us at most, adapted: doubled when
- * a spin got the lock, halved when it ran out), and once it has the lock it waits,
+ * a spin got the lock, halved when it ran out, with a full-length probe every 8th
+ * wait), and once it has the lock it waits,
  * still spinning, until the releaser lets go of the GIL.  A hand-off between two
  * threads on a channel then costs no kernel wake-up at all: without the spin, the
  * parked thread slept on its semaphore, and once woken it often slept again on the
@@ -96,10 +97,16 @@ gil_held(void)
 
 /* The spin budget in nanoseconds, shared by all locks and adapted under the GIL:
  * doubled (up to SPIN_MAX_NS) each time a spin gets the lock, halved (down to
- * SPIN_MIN_NS) each time it runs out and the thread sleeps after all. */
+ * SPIN_MIN_NS) each time it runs out and the thread sleeps after all.  Every
+ * SPIN_PROBE-th wait below the maximum spins the full SPIN_MAX_NS instead: a hand-off
+ * rarely comes within 1-2 us (the peer runs Python to make it), so without probes a
+ * run of failures (a phase of long waits) would leave the budget too short ever to
+ * succeed again, which measured as runs where spinning never resumed. */
 #define SPIN_MAX_NS 20000
 #define SPIN_MIN_NS 1000
+#define SPIN_PROBE 8
 static int64_t spin_ns = SPIN_MAX_NS;
+static unsigned int spin_waits = 0;
 
 /* GIL released: wait up to `budget` ns for the lock to be released, yielding the CPU
  * between tests; 1 if taken.  Once taken, wait (within twice the budget) for the
@@ -183,7 +190,8 @@ acquire_slow(LockObject *self, double timeout)
     if (timeout >= 0) {
         deadline = now_ns() + (int64_t)(timeout * 1e9);
     }
-    int64_t budget = spin_ns;
+    int64_t current = spin_ns;
+    int64_t budget = current < SPIN_MAX_NS && ++spin_waits % SPIN_PROBE == 0 ? SPIN_MAX_NS : current;
     int spin = timeout < 0 || timeout * 1e9 > (double)budget;
     int got = 0, spun = 0, interrupted, no_memory = 0;
     do {
@@ -223,7 +231,7 @@ acquire_slow(LockObject *self, double timeout)
         }
         Py_END_ALLOW_THREADS
         if (spin) {
-            int64_t next = spun ? 2 * budget : budget / 2;
+            int64_t next = spun ? 2 * budget : current / 2;
             spin_ns = next > SPIN_MAX_NS ? SPIN_MAX_NS : next < SPIN_MIN_NS ? SPIN_MIN_NS : next;
             spin = 0;
         }
