@@ -257,15 +257,16 @@ def _short_reason(err: BaseException) -> str:
     return text.split(":", 1)[0][:40]
 
 
-def read_topic(bootstrap: str, topic: str, partitions: int,
-               timeout: float = 120.0) -> list[Record]:
-    """Every record of ``topic`` up to its end offsets (taken first), with a plain
-    kafka-python consumer (read_uncommitted)."""
+def read_topic(bootstrap: str, topic: str, partitions: int, timeout: float = 120.0,
+               isolation: str = "read_uncommitted") -> list[Record]:
+    """Every record of ``topic`` up to its end offsets (taken first; for read_committed
+    the last stable offsets), with a plain kafka-python consumer."""
     from kafka import KafkaConsumer, TopicPartition
 
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
                              enable_auto_commit=False, auto_offset_reset="earliest",
-                             client_id="reliability-consumer", request_timeout_ms=30_000)
+                             client_id="reliability-consumer", request_timeout_ms=30_000,
+                             isolation_level=isolation)
     out: list[Record] = []
     try:
         tps = [TopicPartition(topic, p) for p in range(partitions)]
@@ -288,10 +289,11 @@ def read_topic(bootstrap: str, topic: str, partitions: int,
 
 
 def consume_all(cluster: KafkaCluster, topic: str, partitions: int,
-                timeout: float = 120.0) -> list[Record]:
+                timeout: float = 120.0, isolation: str = "read_uncommitted") -> list[Record]:
     """Every record of the topic, read from the brokers that are up."""
     live = ",".join(b.address for b in cluster.brokers if b.state == "running")
-    return read_topic(live or cluster.bootstrap_servers, topic, partitions, timeout)
+    return read_topic(live or cluster.bootstrap_servers, topic, partitions, timeout,
+                      isolation)
 
 
 def wait_for(cond: Callable[[], bool], timeout: float, what: str, every: float = 0.3) -> float:

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 
 import pytest
+from reliability_helpers import consume_all
 
 from gochan import go
 from producer import AsyncProducer, Config, ProducerMessage, RequiredAcks
@@ -45,25 +46,8 @@ def txn_config() -> Config:
 
 def read_committed(cluster: KafkaCluster, topic: str, timeout: float = 120.0) -> list[bytes]:
     """Every value a read_committed consumer sees, up to the last stable offsets."""
-    from kafka import KafkaConsumer, TopicPartition
-
-    live = ",".join(b.address for b in cluster.brokers if b.state == "running")
-    consumer = KafkaConsumer(bootstrap_servers=live, group_id=None, enable_auto_commit=False,
-                             auto_offset_reset="earliest", isolation_level="read_committed")
-    out: list[bytes] = []
-    try:
-        tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-        consumer.assign(tps)
-        ends = consumer.end_offsets(tps)
-        consumer.seek_to_beginning(*tps)
-        deadline = time.monotonic() + timeout
-        while any(consumer.position(tp) < ends[tp] for tp in tps):
-            assert time.monotonic() < deadline, f"read only {len(out)} values of {topic}"
-            for records in consumer.poll(timeout_ms=500, max_records=10_000).values():
-                out.extend(r.value for r in records)
-    finally:
-        consumer.close()
-    return out
+    return [r.value for r in consume_all(cluster, topic, PARTITIONS, timeout,
+                                         isolation="read_committed")]
 
 
 def coordinator_of(p: AsyncProducer) -> int:
