@@ -12,7 +12,11 @@
  * between sched_yield() calls for up to a budget (20 us at most, adapted: doubled when
  * a spin got the lock, halved when it ran out, with a full-length probe every 8th
  * wait), and once it has the lock it waits,
- * still spinning, until the releaser lets go of the GIL.  A hand-off between two
+ * still spinning, until the releaser lets go of the GIL.  When the CPUs are
+ * oversubscribed, a sched_yield() hands the CPU to another runnable thread for a whole
+ * scheduler slice (milliseconds, not microseconds), which made hand-offs 10-30x slower
+ * than sleeping; a spin that overran its bound that way stops spinning for a while
+ * (see COOLDOWN_MIN_NS).  A hand-off between two
  * threads on a channel then costs no kernel wake-up at all: without the spin, the
  * parked thread slept on its semaphore, and once woken it often slept again on the
  * GIL, which the waker still held; on this 2-core VM each of those wake-ups took
@@ -108,28 +112,45 @@ gil_held(void)
 static int64_t spin_ns = SPIN_MAX_NS;
 static unsigned int spin_waits = 0;
 
+/* A spin that lasted OVERRUN_NS (ten times its bound) was descheduled: the CPUs are
+ * oversubscribed, and there a yield costs a scheduler slice.  No thread spins then
+ * until `quiet_until`, for a cooldown that doubles (up to COOLDOWN_MAX_NS) when the
+ * overrun came within a cooldown of the end of the previous one and starts again
+ * from COOLDOWN_MIN_NS otherwise: under steady load the spin costs a slice at most
+ * about once a second, and once the load is gone spinning resumes within a second. */
+#define OVERRUN_NS (10 * 2 * SPIN_MAX_NS)
+#define COOLDOWN_MIN_NS 10000000
+#define COOLDOWN_MAX_NS 1000000000
+static int64_t cooldown_ns = COOLDOWN_MIN_NS;
+static int64_t quiet_until = 0;
+static int64_t overruns = 0;
+
 /* GIL released: wait up to `budget` ns for the lock to be released, yielding the CPU
- * between tests; 1 if taken.  Once taken, wait (within twice the budget) for the
- * releaser to drop the GIL too: it usually still holds it, and a thread that asks for
- * a held GIL sleeps on a condition variable until it is dropped, which costs the
- * same kernel wake-up that spinning saves. */
+ * between tests; 1 if taken, with `*overran` set when the whole spin took OVERRUN_NS.
+ * Once taken, wait (within twice the budget) for the releaser to drop the GIL too: it
+ * usually still holds it, and a thread that asks for a held GIL sleeps on a condition
+ * variable until it is dropped, which costs the same kernel wake-up that spinning
+ * saves. */
 static int
-spin_take(LockObject *self, int64_t budget)
+spin_take(LockObject *self, int64_t budget, int *overran)
 {
     int64_t start = now_ns();
+    int got = 0;
     for (;;) {
         if (atomic_load_explicit(&self->locked, memory_order_relaxed) == 0 && try_take(self)) {
+            got = 1;
             break;
         }
         if (now_ns() - start >= budget) {
-            return 0;
+            break;
         }
         yield_cpu();
     }
-    while (gil_held() && now_ns() - start < 2 * budget) {
+    while (got && gil_held() && now_ns() - start < 2 * budget) {
         yield_cpu();
     }
-    return 1;
+    *overran = now_ns() - start >= OVERRUN_NS;
+    return got;
 }
 
 static PyObject *
@@ -192,13 +213,13 @@ acquire_slow(LockObject *self, double timeout)
     }
     int64_t current = spin_ns;
     int64_t budget = current < SPIN_MAX_NS && ++spin_waits % SPIN_PROBE == 0 ? SPIN_MAX_NS : current;
-    int spin = timeout < 0 || timeout * 1e9 > (double)budget;
-    int got = 0, spun = 0, interrupted, no_memory = 0;
+    int spin = (timeout < 0 || timeout * 1e9 > (double)budget) && now_ns() >= quiet_until;
+    int got = 0, spun = 0, overran = 0, interrupted, no_memory = 0;
     do {
         interrupted = 0;
         Py_BEGIN_ALLOW_THREADS
         if (spin) {
-            got = spun = spin_take(self, budget);
+            got = spun = spin_take(self, budget, &overran);
         }
         PyThread_type_lock sem = NULL;
         if (!got && (sem = get_sem(self)) == NULL) {
@@ -230,7 +251,20 @@ acquire_slow(LockObject *self, double timeout)
             atomic_fetch_sub(&self->sleepers, 1);
         }
         Py_END_ALLOW_THREADS
-        if (spin) {
+        if (spin && overran) {
+            int64_t now = now_ns();
+            if (now - quiet_until > cooldown_ns) {
+                cooldown_ns = COOLDOWN_MIN_NS;
+            }
+            else if ((cooldown_ns *= 2) > COOLDOWN_MAX_NS) {
+                cooldown_ns = COOLDOWN_MAX_NS;
+            }
+            quiet_until = now + cooldown_ns;
+            overruns++;
+            spin_ns = SPIN_MIN_NS;
+            spin = 0;
+        }
+        else if (spin) {
             int64_t next = spun ? 2 * budget : current / 2;
             spin_ns = next > SPIN_MAX_NS ? SPIN_MAX_NS : next < SPIN_MIN_NS ? SPIN_MIN_NS : next;
             spin = 0;
@@ -355,11 +389,29 @@ static PyTypeObject LockType = {
     .tp_methods = Lock_methods,
 };
 
+/* For tests and benchmarks: the spin policy's shared state. */
+static PyObject *
+spin_state(PyObject *module, PyObject *unused)
+{
+    int64_t quiet_for = quiet_until - now_ns();
+    return Py_BuildValue("{sLsLsLsL}", "budget_ns", (long long)spin_ns, "cooldown_ns",
+                         (long long)cooldown_ns, "quiet_for_ns",
+                         (long long)(quiet_for > 0 ? quiet_for : 0), "overruns",
+                         (long long)overruns);
+}
+
+static PyMethodDef module_methods[] = {
+    {"_spin_state", spin_state, METH_NOARGS,
+     "The spin budget, the cooldown, how long spinning stays off, and the overruns so far."},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef lock_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "gochan._native._lock",
     .m_doc = "The compiled build's lock (see gochan/_native/_lock.c).",
     .m_size = -1,
+    .m_methods = module_methods,
 };
 
 PyMODINIT_FUNC

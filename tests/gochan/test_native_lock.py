@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -208,3 +210,42 @@ def test_a_signal_handler_raising_interrupts_a_blocked_acquire(
     assert done.wait(10)
     thread.join()
     lock.release()
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs CPU affinity (Linux)")
+def test_a_spin_descheduled_by_a_busy_cpu_turns_spinning_off_for_a_while() -> None:
+    # On an oversubscribed CPU a sched_yield() gives the CPU away for a scheduler slice
+    # (milliseconds), which made spinning hand-offs 10-30x slower than sleeping ones.
+    # Pin this thread and a busy process to one CPU, so that the spin's yields lose
+    # slices: the lock must notice (an overrun) and stop spinning for a cooldown.
+    _native_lock()  # skips, or fails where CI expects the compiled build
+    from gochan._native import _lock as lock_module
+
+    cpu = min(os.sched_getaffinity(0))
+    busy = subprocess.Popen(
+        [sys.executable, "-c", f"import os; os.sched_setaffinity(0, {{{cpu}}})\nwhile True: pass"]
+    )
+    mask = os.sched_getaffinity(0)
+    try:
+        time.sleep(0.2)  # the busy process is pinned and running
+        os.sched_setaffinity(0, {cpu})  # this thread only (Linux: pid 0 = the caller)
+        before = lock_module._spin_state()["overruns"]
+        seen, state = False, {}
+        for _ in range(100):  # 2 s: longer than the longest cooldown of an earlier overrun
+            lock = lock_module.Lock()
+            lock.acquire()
+            timer = threading.Timer(0.02, lock.release)
+            timer.start()
+            lock.acquire()  # spins (yielding to the busy process), then sleeps
+            timer.join()
+            state = lock_module._spin_state()
+            if state["overruns"] > before:
+                seen = True
+                break
+        assert seen, f"no spin overran its bound on a CPU shared with a busy loop: {state}"
+        assert state["quiet_for_ns"] > 0, state
+        assert state["budget_ns"] == 1000, state
+    finally:
+        os.sched_setaffinity(0, mask)
+        busy.kill()
+        busy.wait()
