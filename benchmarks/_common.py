@@ -8,6 +8,7 @@ measured seconds apart, so slow drifts of the machine cancel out.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -18,7 +19,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -356,6 +357,26 @@ def run_builds(
             [path] = sorted(out_dir.glob("*.json"))
             results[build].append(json.loads(path.read_text(encoding="utf-8")))
     return results
+
+
+@contextlib.contextmanager
+def busy_processes(count: int) -> Iterator[None]:
+    """``count`` processes that each keep a CPU busy (``while True: pass``) for the block:
+    an oversubscribed machine on purpose, to measure what waiting threads do when the
+    scheduler has other work for their CPUs."""
+    procs = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)
+    ]
+    try:
+        if procs:
+            progress(f"{count} busy process(es) running beside the benchmark")
+            time.sleep(0.5)
+        yield
+    finally:
+        for proc in procs:
+            proc.kill()
+        for proc in procs:
+            proc.wait()
 
 
 def run_build_children(

@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/channels.py --quick      # smoke run
     .venv/bin/python benchmarks/channels.py --reps 9 --scale 2
     .venv/bin/python benchmarks/channels.py --build pure # one build only
+    .venv/bin/python benchmarks/channels.py --busy 2     # beside 2 CPU-bound processes
 
 gochan's compiled build (mypyc) and its pure-Python build are measured side by side:
 each repetition runs once per build, in a child process of its own (``GOCHAN_PURE=1``
@@ -49,6 +50,7 @@ from _common import (
     Variant,
     available_builds,
     builds_json,
+    busy_processes,
     check_build,
     cross_build_ratios,
     groups_json,
@@ -676,6 +678,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-plot", action="store_true", help="skip the PNG")
     p.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
     p.add_argument(
+        "--busy",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run N CPU-bound processes beside the benchmark (an oversubscribed machine); "
+        "results go to channels-busyN.json/png",
+    )
+    p.add_argument(
         "--build",
         choices=["both", "compiled", "pure", "loaded"],
         default="both",
@@ -688,8 +698,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.reps = 1 if args.quick else 5
     if args.scale is None:
         args.scale = 0.05 if args.quick else 1.0
-    if args.reps < 1 or args.scale <= 0:
-        p.error("--reps must be >= 1 and --scale > 0")
+    if args.reps < 1 or args.scale <= 0 or args.busy < 0:
+        p.error("--reps must be >= 1, --scale > 0 and --busy >= 0")
     return args
 
 
@@ -706,7 +716,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.build == "loaded":
         return run_loaded(args, argv)
-    return run_both(args, argv)
+    with busy_processes(args.busy):
+        return run_both(args, argv)
 
 
 def run_loaded(args: argparse.Namespace, argv: list[str] | None) -> int:
@@ -817,22 +828,26 @@ def run_both(args: argparse.Namespace, argv: list[str] | None) -> int:
             "threads": "threading.Thread, started together at a barrier",
             "janus": janus_note(),
             "pygolang": pygolang_note(),
+            "busy_processes": args.busy,
         },
         "builds": builds_json(builds, runs, groups, ratios),
         "compiled_vs_pure": cross,
         "targets_passed": len(targets) - len(failed),
         "targets_total": len(targets),
     }
-    out_json = args.out_dir / "channels.json"
+    stem = f"channels-busy{args.busy}" if args.busy else "channels"
+    out_json = args.out_dir / f"{stem}.json"
     write_json(out_json, data)
     progress(f"wrote {out_json}")
     if not args.no_plot:
-        out_png = args.out_dir / "channels.png"
+        out_png = args.out_dir / f"{stem}.png"
+        beside = f", {args.busy} busy processes" if args.busy else ""
         plot(
             {b: ratios[b] for b in reversed(builds)},
             out_png,
             f"gochan (compiled and pure) vs queue.Queue / janus / pygolang ({info['cpu_model']}, "
-            f"{info['cpus_usable']} CPUs, Python {info['python_version']}, median of {args.reps})",
+            f"{info['cpus_usable']} CPUs{beside}, Python {info['python_version']}, "
+            f"median of {args.reps})",
         )
         progress(f"wrote {out_png}")
     return 1 if (args.strict and failed) else 0
