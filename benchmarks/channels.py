@@ -31,7 +31,8 @@ a barrier; ops/s = items moved, round trips or calls per second):
 
 Variants of one case are interleaved (A B C, B C A, ...) and each ratio is the
 median of the per-repetition ratios. Results go to ``results/channels.json`` and a
-bar chart of the ratios (both builds) to ``results/channels.png``.
+bar chart of the ratios (both builds) to ``results/channels.png`` (``channels-busyN.*``
+with ``--busy N``).
 """
 
 from __future__ import annotations
@@ -845,7 +846,7 @@ def run_both(args: argparse.Namespace, argv: list[str] | None) -> int:
         plot(
             {b: ratios[b] for b in reversed(builds)},
             out_png,
-            f"gochan (compiled and pure) vs queue.Queue / janus / pygolang ({info['cpu_model']}, "
+            f"gochan (compiled and pure) vs queue.Queue / janus / pygolang\n({info['cpu_model']}, "
             f"{info['cpus_usable']} CPUs{beside}, Python {info['python_version']}, "
             f"median of {args.reps})",
         )
