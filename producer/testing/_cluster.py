@@ -57,6 +57,17 @@ def _config_value(value: object) -> str:
     return str(value)
 
 
+def _brokers_fenced(exc: Exception) -> bool:
+    """Whether a CreateTopics refusal only says every broker is fenced for now.
+
+    A broker that was frozen (SIGSTOP) longer than its session, or starved of CPU, is fenced
+    by the controller when it runs again and unfenced by its next heartbeat; in between, a
+    topic cannot get replicas.
+    """
+    return (type(exc).__name__ == "InvalidReplicationFactorError"
+            and "currently fenced" in str(exc))
+
+
 def _normalize_overrides(overrides: Mapping[str, object]) -> dict[str, str]:
     """``log_retention_ms=1000`` and ``**{"log.retention.ms": 1000}`` both mean log.retention.ms."""
     return {key.replace("_", "."): _config_value(v) for key, v in overrides.items()}
@@ -294,10 +305,10 @@ class KafkaCluster:
                         timeout_ms=left_ms)
                     return
             except Exception as exc:
-                if time.monotonic() > deadline or type(exc).__name__ in (
+                if time.monotonic() > deadline or (type(exc).__name__ in (
                         "InvalidReplicationFactorError", "InvalidPartitionsError",
                         "InvalidTopicError", "InvalidConfigurationError",
-                        "TopicAlreadyExistsError"):
+                        "TopicAlreadyExistsError") and not _brokers_fenced(exc)):
                     raise
                 log.debug("create_topic %s: retrying after %r", name, exc)
                 time.sleep(0.5)
