@@ -484,40 +484,48 @@ def test_offsets_with_group_metadata_fence_a_stale_member(kafka_cluster: KafkaCl
 
 
 def test_transaction_ends_from_asyncio(kafka_cluster: KafkaCluster,
-                                       new_topic: Callable[..., str]) -> None:
+                                       new_topic: Callable[..., str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """``commit_txn_async``/``abort_txn_async`` end transactions without blocking the
-    event loop: a ticking task keeps running during the commit."""
+    event loop: the commit does not start until a task on the loop has run after it was
+    asked for, so a commit that held the loop would wait forever (10 s here) and fail."""
     import asyncio
 
     topic = new_topic(partitions=1)
+    asked = threading.Event()  # commit_txn has been called (in whatever thread)
+    loop_ran = threading.Event()  # a task ran on the loop after that
 
-    async def main() -> int:
-        ticks = 0
-
+    async def main() -> None:
         async def tick() -> None:
-            nonlocal ticks
             while True:
-                ticks += 1
+                if asked.is_set():
+                    loop_ran.set()
                 await asyncio.sleep(0.001)
 
         ticker = asyncio.create_task(tick())
         try:
             async with SyncProducer.open_async(kafka_cluster.bootstrap_servers,
                                                txn_config()) as p:
+                commit = p.commit_txn
+
+                def commit_once_the_loop_runs() -> None:
+                    asked.set()
+                    if not loop_ran.wait(10):
+                        raise AssertionError("the event loop did not run during the commit")
+                    commit()
+
+                monkeypatch.setattr(p, "commit_txn", commit_once_the_loop_runs)
                 p.begin_txn()
                 await p.send_messages_async([ProducerMessage(topic, value=b"c%d" % i)
                                              for i in range(5)])
-                before = ticks
                 await p.commit_txn_async()
-                during = ticks - before
                 p.begin_txn()
                 await p.send_message_async(ProducerMessage(topic, value=b"aborted"))
                 await p.abort_txn_async()
                 assert p.txn_status() == F.READY
         finally:
             ticker.cancel()
-        return during
 
-    during = asyncio.run(main())
-    assert during >= 1  # the loop ran while the commit waited for the coordinator
+    asyncio.run(main())
+    assert loop_ran.is_set()
     assert read(kafka_cluster, topic) == [b"c%d" % i for i in range(5)]
