@@ -1,6 +1,6 @@
 """``KafkaCluster.create_topic``: which CreateTopics refusals it waits out and which it raises.
 
-A broker frozen past its session (as the interrupt and outage tests do to the shared broker)
+A broker frozen past its session (as the interrupt test does to the shared broker)
 is fenced by the controller when it runs again and unfenced by its next heartbeat; a topic
 created in that window is refused with "All brokers are currently fenced". That refusal is
 transient; a replication factor larger than the cluster is not. The admin client is faked.
